@@ -1,0 +1,5 @@
+import sys
+
+from buglab.cli import main
+
+sys.exit(main())

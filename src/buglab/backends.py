@@ -1,0 +1,139 @@
+"""How a venv is made: uv when it is on hand, virtualenv + pip otherwise, behind one Protocol."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from buglab.errors import UsageError
+
+#: variables the installer may see from the caller: network, TLS and cache settings only
+INSTALLER_PASSTHROUGH = (
+    "HOME", "PATH", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+    "no_proxy", "all_proxy", "UV_CACHE_DIR", "XDG_CACHE_HOME", "PYENV_ROOT", "PYENV_VERSION",
+)  # fmt: skip
+INDEX_VARIABLE = "BUGLAB_INDEX_URL"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    executable: str  # the real binary, links followed
+    version: str  # e.g. 3.12.7
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    requirements: tuple[str, ...]
+    editable: Path | None  # a project folder to install with -e
+    date: str | None  # ISO day: resolve as of the end of that day (UTC)
+    index_url: str | None
+    offline: bool
+
+
+class Backend(Protocol):
+    """Creates a venv and installs into it; returns argv lists, the caller runs them."""
+
+    name: str
+
+    def create(self, target: Path, interpreter: Interpreter) -> list[str]: ...
+
+    def install(self, target: Path, request: InstallRequest) -> list[str]: ...
+
+
+def cutoff(day: str) -> str:
+    """Everything uploaded on or before ``day``: the start of the next day, in UTC."""
+    return f"{dt.date.fromisoformat(day) + dt.timedelta(days=1)}T00:00:00Z"
+
+
+def find_uv() -> str | None:
+    try:
+        from uv import find_uv_bin  # the uv package ships the binary
+    except ImportError:
+        return shutil.which("uv")
+    try:
+        return find_uv_bin()
+    except FileNotFoundError:
+        return shutil.which("uv")
+
+
+@dataclass(frozen=True)
+class UvBackend:
+    uv: str
+    name: str = "uv"
+
+    def create(self, target: Path, interpreter: Interpreter) -> list[str]:
+        return [self.uv, "venv", "--no-config", "--quiet", "--no-python-downloads",
+                "--python", interpreter.executable, str(target)]
+
+    def install(self, target: Path, request: InstallRequest) -> list[str]:
+        argv = [self.uv, "pip", "install", "--no-config", "--python", str(target / "bin" / "python")]
+        if request.date:
+            argv += ["--exclude-newer", cutoff(request.date)]
+        if request.index_url:
+            argv += ["--index-url", request.index_url]
+        if request.offline:
+            argv.append("--offline")
+        argv += list(request.requirements)
+        if request.editable is not None:
+            argv += ["--editable", str(request.editable)]
+        return argv
+
+
+@dataclass(frozen=True)
+class VirtualenvBackend:
+    name: str = "virtualenv"
+
+    def create(self, target: Path, interpreter: Interpreter) -> list[str]:
+        return [sys.executable, "-m", "virtualenv", "--quiet", "--no-periodic-update",
+                "--python", interpreter.executable, str(target)]
+
+    def install(self, target: Path, request: InstallRequest) -> list[str]:
+        argv = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                "--disable-pip-version-check", "--no-input"]
+        if request.date:
+            # pip >= 26 filters releases by upload time, like uv's --exclude-newer
+            argv += ["--uploaded-prior-to", cutoff(request.date)]
+        if request.index_url:
+            argv += ["--index-url", request.index_url]
+        if request.offline:
+            argv += ["--no-index"]
+        argv += list(request.requirements)
+        if request.editable is not None:
+            argv += ["--editable", str(request.editable)]
+        return argv
+
+
+def choose(name: str | None) -> Backend:
+    """``--backend``: uv by default when it can be found, else virtualenv."""
+    if name in (None, "uv"):
+        uv = find_uv()
+        if uv is not None:
+            return UvBackend(uv)
+        if name == "uv":
+            raise UsageError("--backend uv: uv is not installed (pip install uv, or nox[uv])")
+    if name in (None, "virtualenv"):
+        return VirtualenvBackend()
+    raise UsageError(f"--backend {name!r}: expected uv or virtualenv")
+
+
+def installer_env(caller: Mapping[str, str]) -> dict[str, str]:
+    """The installer sees the network and cache settings, nothing that changes what it installs."""
+    env = {name: caller[name] for name in INSTALLER_PASSTHROUGH if name in caller}
+    env["PIP_CONFIG_FILE"] = os.devnull  # no machine-wide pip.conf, constraints or find-links
+    env.setdefault("PATH", os.defpath)
+    return env
+
+
+def index_url(caller: Mapping[str, str]) -> str | None:
+    return caller.get(INDEX_VARIABLE) or None
+
+
+def site_packages(venv: Path) -> Sequence[Path]:
+    return sorted((venv / "lib").glob("python*/site-packages"))

@@ -1,0 +1,242 @@
+"""The frozen values that flow between the pipeline's stages."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Union
+
+
+class Outcome(str, enum.Enum):
+    """How one cell ended; the only words the table uses."""
+
+    PASSED = "passed"
+    REPRODUCED = "reproduced"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    ENV_ERROR = "env-error"
+    UNAVAILABLE = "unavailable"
+    NOT_RUN = "not-run"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+#: outcomes a scenario may expect (``not-run`` only ever comes from an interrupted run)
+EXPECTABLE = tuple(o for o in Outcome if o is not Outcome.NOT_RUN)
+
+
+class AxisKind(str, enum.Enum):
+    INSTALL = "install"
+    VERSION = "version"
+    DATE = "date"
+    PYTHON = "python"
+    REQUIREMENTS = "requirements"
+    FLAGS = "flags"
+    ENV = "env"
+
+    @property
+    def shapes_venv(self) -> bool:
+        """Axes that change what is installed make venvs; the others only change the command."""
+        return self not in (AxisKind.FLAGS, AxisKind.ENV)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Install:
+    editable: bool
+
+
+@dataclass(frozen=True)
+class Version:
+    package: str
+    specifier: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}{self.specifier}"
+
+
+@dataclass(frozen=True)
+class Date:
+    day: str | None  # ISO date; None means "latest"
+
+
+@dataclass(frozen=True)
+class Python:
+    version: str
+
+
+@dataclass(frozen=True)
+class Requirements:
+    requirements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Flags:
+    argv: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Env:
+    variables: tuple[tuple[str, str], ...]
+
+
+Payload = Union[Install, Version, Date, Python, Requirements, Flags, Env]
+
+
+@dataclass(frozen=True)
+class AxisValue:
+    label: str
+    payload: Payload
+
+
+@dataclass(frozen=True)
+class Axis:
+    name: str
+    kind: AxisKind
+    values: tuple[AxisValue, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(v.label for v in self.values)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Axis conditions (each a set of allowed labels); used by ``[[exclude]]`` and ``[[expect]]``."""
+
+    conditions: tuple[tuple[str, frozenset[str]], ...]
+    outcome: Outcome | None = None
+    reason: str = ""
+
+    @property
+    def is_default(self) -> bool:
+        return not self.conditions
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        return all(labels[axis] in allowed for axis, allowed in self.conditions)
+
+
+@dataclass(frozen=True)
+class Project:
+    """The project under test: files copied into every cell, and its distribution name."""
+
+    name: str
+    root: Path  # the repository root; files are shown relative to it
+    files: tuple[Path, ...]  # absolute paths of files or folders
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    source: Path  # the scenario.toml
+    title: str
+    description: str
+    links: tuple[str, ...]
+    requirements: tuple[str, ...]
+    command: tuple[str, ...]
+    signature: re.Pattern[str]
+    timeout: float
+    python: str | None
+    env: tuple[tuple[str, str], ...]
+    passenv: tuple[str, ...]
+    project: Project
+    axes: tuple[Axis, ...]
+    excludes: tuple[Rule, ...]
+    expects: tuple[Rule, ...]
+
+    def axis(self, name: str) -> Axis:
+        return next(a for a in self.axes if a.name == name)
+
+
+@dataclass(frozen=True)
+class VenvSpec:
+    """Everything that defines a venv, before the machine is consulted (interpreter, backend)."""
+
+    python: str | None
+    requirements: tuple[str, ...]
+    date: str | None
+    editable: bool
+    project: Project | None  # set only for editable venvs
+    pins: tuple[Version, ...] = ()  # version-axis pins, to tell "unavailable" from "env-error"
+
+
+@dataclass(frozen=True)
+class Cell:
+    scenario: str
+    id: str
+    labels: tuple[tuple[str, str], ...]  # (axis, label) in axis order
+    venv: VenvSpec
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    expected: Outcome | None
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class BuiltVenv:
+    """A venv that is complete on disk, or the reason it could not be built."""
+
+    key: str
+    path: Path | None
+    python_version: str
+    resolved: tuple[tuple[str, str], ...]
+    failure: Outcome | None = None  # ENV_ERROR or UNAVAILABLE
+    message: str = ""
+    reused: bool = False
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What the run stage saw of one process; classification is separate and pure."""
+
+    returncode: int | None
+    timed_out: bool
+    output: str
+    seconds: float
+    log: str
+    cancelled: bool = False
+
+
+@dataclass(frozen=True)
+class CellResult:
+    id: str
+    labels: tuple[tuple[str, str], ...]
+    resolved: tuple[tuple[str, str], ...]
+    outcome: Outcome
+    expected: Outcome | None
+    returncode: int | None
+    seconds: float
+    log: str
+    detail: str = ""
+    fingerprint: str = ""
+
+    @property
+    def as_expected(self) -> bool:
+        return self.expected is None or self.expected is self.outcome
+
+
+@dataclass(frozen=True)
+class MatrixResult:
+    scenario: str
+    title: str
+    command: tuple[str, ...]
+    venv_axes: tuple[str, ...]
+    command_axes: tuple[str, ...]
+    axis_labels: tuple[tuple[str, tuple[str, ...]], ...]
+    cells: tuple[CellResult, ...]
+    meta: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def contradictions(self) -> tuple[CellResult, ...]:
+        return tuple(c for c in self.cells if not c.as_expected and c.outcome is not Outcome.NOT_RUN)

@@ -1,0 +1,195 @@
+"""Stages 2 and 3: expand a scenario into cells, then select and shard them. All pure."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from buglab import model
+from buglab.errors import ScenarioError, UsageError
+from buglab.scenario import did_you_mean
+
+#: how a scenario with no install axis answers ``--only install=...``
+IMPLICIT_LABELS = {"install": "non-editable"}
+
+
+def expand(scenario: model.Scenario) -> tuple[model.Cell, ...]:
+    """Every combination of axis values, minus exclusions, in axis order (first axis slowest)."""
+    cells = []
+    axes = scenario.axes
+    for combo in itertools.product(*(axis.values for axis in axes)):
+        labels = tuple((axis.name, value.label) for axis, value in zip(axes, combo))
+        label_map = dict(labels)
+        if any(rule.matches(label_map) for rule in scenario.excludes):
+            continue
+        payloads = [value.payload for value in combo]
+        cells.append(model.Cell(
+            scenario=scenario.name,
+            id=cell_id(labels),
+            labels=labels,
+            venv=_venv_spec(scenario, payloads),
+            argv=_argv(scenario, combo),
+            env=scenario.env + tuple(
+                pair for p in payloads if isinstance(p, model.Env) for pair in p.variables
+            ),
+            expected=_expected(scenario, label_map),
+        ))
+    if not cells:
+        raise ScenarioError(scenario.source, "exclude", "the exclusions leave no cell to run")
+    return tuple(cells)
+
+
+def cell_id(labels: Sequence[tuple[str, str]]) -> str:
+    return ",".join(f"{axis}={label}" for axis, label in labels) or "default"
+
+
+def _venv_spec(scenario: model.Scenario, payloads: Sequence[model.Payload]) -> model.VenvSpec:
+    python, date, editable = scenario.python, None, False
+    requirements = list(scenario.requirements)
+    pins = []
+    for payload in payloads:
+        if isinstance(payload, model.Python):
+            python = payload.version
+        elif isinstance(payload, model.Date):
+            date = payload.day
+        elif isinstance(payload, model.Install):
+            editable = payload.editable
+        elif isinstance(payload, model.Version):
+            requirements.append(payload.requirement)
+            pins.append(payload)
+        elif isinstance(payload, model.Requirements):
+            requirements.extend(payload.requirements)
+    return model.VenvSpec(
+        python=python,
+        requirements=tuple(requirements),
+        date=date,
+        editable=editable,
+        project=scenario.project if editable else None,
+        pins=tuple(pins),
+    )
+
+
+def _argv(scenario: model.Scenario, combo: Sequence[model.AxisValue]) -> tuple[str, ...]:
+    flags = {axis.name: value.payload.argv for axis, value in zip(scenario.axes, combo)
+             if isinstance(value.payload, model.Flags)}
+    placed = {arg[1:-1] for arg in scenario.command if arg[1:-1] in flags}
+    rest = [arg for name, argv in flags.items() if name not in placed for arg in argv]
+    argv: list[str] = []
+    for arg in scenario.command:
+        if arg == "{flags}":
+            argv.extend(rest)
+            rest = []
+        elif arg.startswith("{") and arg[1:-1] in flags:
+            argv.extend(flags[arg[1:-1]])
+        else:
+            argv.append(arg)
+    return (*argv, *rest)
+
+
+def _expected(scenario: model.Scenario, labels: Mapping[str, str]) -> model.Outcome | None:
+    specific = [rule for rule in scenario.expects if not rule.is_default and rule.matches(labels)]
+    outcomes = {rule.outcome for rule in specific}
+    if len(outcomes) > 1:
+        raise ScenarioError(scenario.source, "expect", "contradictory expectations for cell "
+                            f"{cell_id(tuple(labels.items()))!r}: "
+                            f"{' and '.join(sorted(str(o) for o in outcomes))}")
+    if outcomes:
+        return outcomes.pop()
+    default = next((rule for rule in scenario.expects if rule.is_default), None)
+    return default.outcome if default else None
+
+
+# -- selection -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """``--only AXIS=VALUE`` filters: values of one axis are alternatives, axes must all hold."""
+
+    wanted: tuple[tuple[str, frozenset[str]], ...] = ()
+
+    @classmethod
+    def parse(cls, items: Iterable[str]) -> Selection:
+        wanted: dict[str, set[str]] = {}
+        for item in items:
+            axis, sep, value = item.partition("=")
+            if not sep or not axis.strip() or not value.strip():
+                raise UsageError(f"--only {item!r}: expected AXIS=VALUE, e.g. install=editable")
+            wanted.setdefault(axis.strip(), set()).update(v.strip() for v in value.split(","))
+        return cls(tuple((axis, frozenset(values)) for axis, values in sorted(wanted.items())))
+
+    def validate(self, scenarios: Sequence[model.Scenario]) -> None:
+        """An axis or value no selected scenario knows is a usage error, with a did-you-mean."""
+        for axis, values in self.wanted:
+            known: set[str] = set()
+            for scenario in scenarios:
+                names = {a.name: a.labels for a in scenario.axes}
+                if axis in names:
+                    known.update(names[axis])
+                elif axis in IMPLICIT_LABELS:
+                    known.add(IMPLICIT_LABELS[axis])
+            if not known:
+                every = sorted({a.name for s in scenarios for a in s.axes})
+                raise UsageError(f"--only {axis}=...: no axis {axis!r} in "
+                                 f"{', '.join(s.name for s in scenarios)}"
+                                 f"{did_you_mean(axis, every)}")
+            for value in sorted(values - known):
+                raise UsageError(f"--only {axis}={value}: {value!r} is not a value of axis "
+                                 f"{axis!r} ({', '.join(sorted(known))})"
+                                 f"{did_you_mean(value, sorted(known))}")
+
+    def keeps(self, cell: model.Cell) -> bool:
+        labels = cell.label_map
+        return all(labels.get(axis, IMPLICIT_LABELS.get(axis)) in values
+                   for axis, values in self.wanted)
+
+
+def select(cells: Sequence[model.Cell], selection: Selection) -> tuple[model.Cell, ...]:
+    return tuple(cell for cell in cells if selection.keeps(cell))
+
+
+# -- grouping and sharding -------------------------------------------------------------------
+
+
+def venv_groups(cells: Sequence[model.Cell]) -> tuple[tuple[model.Cell, ...], ...]:
+    """Cells that share a venv, in order of first appearance."""
+    groups: dict[model.VenvSpec, list[model.Cell]] = {}
+    for cell in cells:
+        groups.setdefault(cell.venv, []).append(cell)
+    return tuple(tuple(group) for group in groups.values())
+
+
+@dataclass(frozen=True)
+class Shard:
+    index: int  # 1-based
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        k, sep, n = text.partition("/")
+        if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+            raise UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+        return cls(int(k), int(n))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def shard(cells: Sequence[model.Cell], which: Shard) -> tuple[model.Cell, ...]:
+    """The K-th of N shards, balanced by cell count; cells that share a venv stay together.
+
+    Greedy longest-first assignment over venv groups: deterministic, since groups come in
+    plan order and ties go to the lowest shard.
+    """
+    groups = venv_groups(cells)
+    loads = [0] * which.count
+    owner: dict[int, int] = {}
+    order = sorted(range(len(groups)), key=lambda i: (-len(groups[i]), i))
+    for i in order:
+        target = min(range(which.count), key=lambda s: (loads[s], s))
+        owner[i] = target
+        loads[target] += len(groups[i])
+    keep = {cell.id for i, group in enumerate(groups) if owner[i] == which.index - 1
+            for cell in group}
+    return tuple(cell for cell in cells if cell.id in keep)

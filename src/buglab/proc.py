@@ -1,0 +1,173 @@
+"""Starting and stopping processes: argv lists, a deadline, a capped log, no survivors.
+
+Every process runs in its own session and carries a random marker in its environment, so that
+when it ends (or is killed) its whole tree goes with it - including daemons that left the
+process group with ``setsid`` - found by that marker in ``/proc``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import selectors
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MARKER = "BUGLAB_PROCESS_TOKEN"
+HEAD_BYTES = 2 * 1024 * 1024  # kept at the start of a log
+TAIL_BYTES = 512 * 1024  # kept at the end once the head is full
+GRACE = 0.3  # seconds to drain output held open by a straggler after the main process exits
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int | None  # None: never started, or killed at the deadline / on cancel
+    timed_out: bool
+    cancelled: bool
+    output: str  # what was kept: the head, and the tail when the output was too long
+    seconds: float
+    start_error: str = ""
+
+
+class _Capture:
+    """Keeps the head of the output in the log and a rolling tail; drops the middle."""
+
+    def __init__(self, sink: Path) -> None:
+        self.sink = sink.open("ab")
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def feed(self, chunk: bytes) -> None:
+        room = HEAD_BYTES - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            self.sink.write(chunk[:room])
+            chunk = chunk[room:]
+        if chunk:
+            self.tail += chunk
+            if len(self.tail) > TAIL_BYTES:
+                cut = len(self.tail) - TAIL_BYTES
+                self.dropped += cut
+                del self.tail[:cut]
+
+    def close(self) -> str:
+        note = b""
+        if self.dropped:
+            note = f"\n[buglab: {self.dropped} bytes of output dropped here]\n".encode()
+            self.sink.write(note)
+        self.sink.write(self.tail)
+        self.sink.close()
+        return (bytes(self.head) + note + bytes(self.tail)).decode("utf-8", errors="replace")
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float,
+    log: Path,
+    cancel: threading.Event | None = None,
+) -> Finished:
+    """Run ``argv``, appending its output to ``log``; never leaves a process behind."""
+    token = secrets.token_hex(12)
+    start = time.monotonic()
+    try:
+        process = subprocess.Popen(
+            list(argv), cwd=cwd, env={**env, MARKER: token}, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    except OSError as exc:
+        message = f"could not start {argv[0]!r}: {exc.strerror or exc}"
+        with log.open("a", encoding="utf-8") as sink:
+            sink.write(message + "\n")
+        return Finished(None, False, False, message, time.monotonic() - start, message)
+    capture = _Capture(log)
+    timed_out = cancelled = False
+    assert process.stdout is not None
+    try:
+        timed_out, cancelled = _pump(process, capture, start + timeout, cancel)
+    finally:
+        kill_tree(process.pid, token)
+        process.wait()
+        process.stdout.close()
+        output = capture.close()
+    returncode = None if (timed_out or cancelled) else process.returncode
+    return Finished(returncode, timed_out, cancelled, output, time.monotonic() - start)
+
+
+def _pump(process: subprocess.Popen[bytes], capture: _Capture, deadline: float,
+          cancel: threading.Event | None) -> tuple[bool, bool]:
+    """Copy output until EOF, the deadline, or a cancel; returns (timed_out, cancelled)."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    exited_at: float | None = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while True:
+            now = time.monotonic()
+            if cancel is not None and cancel.is_set():
+                return False, True
+            if now >= deadline:
+                return True, False
+            if exited_at is None and process.poll() is not None:
+                exited_at = now
+            if exited_at is not None and now - exited_at > GRACE:
+                return False, False  # a straggler holds the pipe; kill_tree ends it
+            wait = min(deadline - now, 0.25) if exited_at is None else GRACE / 3
+            if selector.select(wait):
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    break
+                capture.feed(chunk)
+    while True:  # EOF: every writer closed; the process may still be running
+        if cancel is not None and cancel.is_set():
+            return False, True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return True, False
+        try:
+            process.wait(timeout=min(remaining, 0.25))
+            return False, False
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def kill_tree(pid: int, token: str) -> None:
+    """Kill the process group, then anything else still carrying this run's marker."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    for other in _marked(token):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(other, signal.SIGKILL)
+
+
+def _marked(token: str) -> list[int]:
+    needle = f"{MARKER}={token}".encode()
+    found = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    me = os.getpid()
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as handle:  # noqa: PTH123
+                if needle in handle.read():
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def alive_with_marker(token: str) -> list[int]:
+    """For tests: the processes that still carry a marker."""
+    return _marked(token)

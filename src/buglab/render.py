@@ -1,0 +1,163 @@
+"""Stage 8: the matrix as a table - markdown for upstream issues, rich for the terminal. Pure."""
+
+from __future__ import annotations
+
+import itertools
+import shlex
+from collections.abc import Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from buglab import model
+
+SYMBOLS = {
+    model.Outcome.PASSED: "✅",
+    model.Outcome.REPRODUCED: "🐛",
+    model.Outcome.FAILED: "❌",
+    model.Outcome.TIMEOUT: "⏱️",
+    model.Outcome.ENV_ERROR: "🧱",
+    model.Outcome.UNAVAILABLE: "➖",
+    model.Outcome.NOT_RUN: "⏸️",
+}
+MEANINGS = {
+    model.Outcome.PASSED: "passed: exit 0, no signature",
+    model.Outcome.REPRODUCED: "reproduced: the signature was seen",
+    model.Outcome.FAILED: "failed: another failure",
+    model.Outcome.TIMEOUT: "timeout: killed at the time limit",
+    model.Outcome.ENV_ERROR: "env-error: the venv could not be built",
+    model.Outcome.UNAVAILABLE: "unavailable: no release by that date",
+    model.Outcome.NOT_RUN: "not run: the run was interrupted",
+}
+STYLES = {
+    model.Outcome.PASSED: "green",
+    model.Outcome.REPRODUCED: "bold red",
+    model.Outcome.FAILED: "yellow",
+    model.Outcome.TIMEOUT: "magenta",
+    model.Outcome.ENV_ERROR: "bold yellow",
+    model.Outcome.UNAVAILABLE: "dim",
+    model.Outcome.NOT_RUN: "dim",
+}
+SURPRISE = "❗"
+
+
+class Grid:
+    """Venv axes down, command axes across; each cell found by its labels."""
+
+    def __init__(self, result: model.MatrixResult) -> None:
+        labels = dict(result.axis_labels)
+        self.rows = _combinations(result.venv_axes, labels)
+        self.columns = _combinations(result.command_axes, labels)
+        self.result = result
+        self.cells = {c.labels: c for c in result.cells}
+        names = [name for name, _ in result.axis_labels]
+        self.order = names
+        self.present_rows = [r for r in self.rows if any(self.at(r, c) for c in self.columns)]
+
+    def at(self, row: tuple[tuple[str, str], ...], column: tuple[tuple[str, str], ...]
+           ) -> model.CellResult | None:
+        found = dict(row + column)
+        return self.cells.get(tuple((name, found[name]) for name in self.order))
+
+    def resolved(self, row: tuple[tuple[str, str], ...]) -> str:
+        """The versions that matter in this row: python and every requirement named."""
+        for column in self.columns:
+            cell = self.at(row, column)
+            if cell and cell.resolved:
+                return _short_versions(cell.resolved, self.result.meta)
+        return ""
+
+    def column_title(self, column: tuple[tuple[str, str], ...]) -> str:
+        return " ".join(f"{k}={v}" for k, v in column) or "outcome"
+
+
+def _combinations(axes: Sequence[str], labels: dict[str, tuple[str, ...]]
+                  ) -> list[tuple[tuple[str, str], ...]]:
+    return [tuple(zip(axes, combo)) for combo in itertools.product(*(labels[a] for a in axes))]
+
+
+def _short_versions(resolved: tuple[tuple[str, str], ...],
+                    meta: tuple[tuple[str, str], ...]) -> str:
+    shown = dict(meta).get("shown_packages", "")
+    wanted = [name for name in shown.split(",") if name]
+    versions = dict(resolved)
+    parts = [f"py {versions['python']}"] if "python" in versions else []
+    parts += [f"{name} {versions[name]}" for name in wanted if name in versions]
+    return ", ".join(parts)
+
+
+def symbol(cell: model.CellResult | None) -> str:
+    if cell is None:
+        return ""
+    text = SYMBOLS[cell.outcome]
+    if not cell.as_expected and cell.outcome is not model.Outcome.NOT_RUN:
+        assert cell.expected is not None
+        text += f" {SURPRISE} expected {SYMBOLS[cell.expected]}"
+    return text
+
+
+def markdown(result: model.MatrixResult) -> str:
+    grid = Grid(result)
+    head = [*result.venv_axes, "resolved", *(grid.column_title(c) for c in grid.columns)]
+    lines = [f"### {result.title}", "",
+             f"Scenario `{result.scenario}`, command: `{command_line(result.command)}`", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in grid.present_rows:
+        cells = [label for _, label in row] + [grid.resolved(row)]
+        cells += [symbol(grid.at(row, column)) for column in grid.columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    used = sorted({c.outcome for c in result.cells} | {c.expected for c in result.cells
+                                                       if c.expected}, key=list(SYMBOLS).index)
+    legend = ", ".join(f"{SYMBOLS[o]} {MEANINGS[o]}" for o in used)
+    lines += ["", f"Legend: {legend}."]
+    surprises = [c for c in result.cells if not c.as_expected and c.outcome is not
+                 model.Outcome.NOT_RUN]
+    if surprises:
+        lines.append(f"{SURPRISE} marks {len(surprises)} cell(s) that contradict the "
+                     "scenario's expectations.")
+    lines += ["", summary(result), ""]
+    return "\n".join(lines)
+
+
+def command_line(command: Sequence[str]) -> str:
+    return " ".join(arg if arg.startswith("{") else shlex.quote(arg) for arg in command)
+
+
+def summary(result: model.MatrixResult) -> str:
+    counts: dict[model.Outcome, int] = {}
+    for cell in result.cells:
+        counts[cell.outcome] = counts.get(cell.outcome, 0) + 1
+    parts = [f"{n} {o.value}" for o, n in sorted(counts.items(), key=lambda i: list(SYMBOLS)
+                                                  .index(i[0]))]
+    wrong = len(result.contradictions)
+    verdict = f"{wrong} contradict expectations" if wrong else "all as expected"
+    return f"{len(result.cells)} cells: {', '.join(parts)}; {verdict}."
+
+
+def terminal(result: model.MatrixResult) -> Table:
+    grid = Grid(result)
+    table = Table(title=f"{result.scenario}: {result.title}", caption=summary(result),
+                  show_lines=False)
+    for name in result.venv_axes:
+        table.add_column(name, style="cyan", no_wrap=True)
+    table.add_column("resolved", style="dim")
+    for column in grid.columns:
+        table.add_column(grid.column_title(column), justify="center")
+    for row in grid.present_rows:
+        items: list[str | Text] = [label for _, label in row]
+        items.append(grid.resolved(row))
+        for column in grid.columns:
+            cell = grid.at(row, column)
+            items.append(_word(cell))
+        table.add_row(*items)
+    return table
+
+
+def _word(cell: model.CellResult | None) -> Text:
+    if cell is None:
+        return Text("")
+    text = Text(cell.outcome.value, style=STYLES[cell.outcome])
+    if not cell.as_expected and cell.outcome is not model.Outcome.NOT_RUN:
+        assert cell.expected is not None
+        text.append(f" (expected {cell.expected.value})", style="bold magenta")
+    return text

@@ -1,0 +1,352 @@
+"""Stage 4: build venvs, or reuse one only when everything that defines it is unchanged.
+
+A venv is built in a fresh folder ``venvs/<key>.<random>`` and published by atomically
+pointing the link ``venvs/<key>`` at it once its manifest is written. A folder nobody links
+to is an unfinished build: it is never used, and it is swept under the key's lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from buglab import index, model, proc
+from buglab.store import write_atomic
+from buglab.backends import Backend, InstallRequest, Interpreter, installer_env, site_packages
+
+Say = Callable[[str], None]
+LAYOUT = 1  # bump when the way venvs are built changes, so old ones are not trusted
+MANIFEST = "buglab-venv.json"
+KEY_CHARS = 24
+IGNORED = {"__pycache__", ".pytest_cache", ".coverage", ".mypy_cache", ".ruff_cache"}
+GENERATED_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{name}"
+version = "0"
+"""
+
+
+@dataclass(frozen=True)
+class Store:
+    root: Path
+
+    @property
+    def venvs(self) -> Path:
+        return self.root / "venvs"
+
+    @property
+    def projects(self) -> Path:
+        return self.root / "projects"
+
+    @property
+    def locks(self) -> Path:
+        return self.root / "locks"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def lock(self, name: str) -> FileLock:
+        self.locks.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.locks / f"{name}.lock"))
+
+
+def wait_for(lock: FileLock, what: str, say: Say) -> None:
+    """Take ``lock``; if another run holds it, say what we wait for first."""
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say(f"waiting for {what} (held by another buglab run)")
+        lock.acquire()
+
+
+# -- what defines a venv ---------------------------------------------------------------------
+
+
+def project_files(project: model.Project) -> list[tuple[str, Path]]:
+    """(relative name, path) of every file the project brings, in a stable order."""
+    out = []
+    for entry in project.files:
+        if entry.is_dir():
+            for path in sorted(entry.rglob("*")):
+                if path.is_file() and not IGNORED.intersection(path.relative_to(entry).parts):
+                    out.append((f"{entry.name}/{path.relative_to(entry).as_posix()}", path))
+        else:
+            out.append((entry.name, entry))
+    return out
+
+
+def project_digest(project: model.Project) -> str:
+    digest = hashlib.sha256(project.name.encode())
+    for name, path in project_files(project):
+        digest.update(b"\0" + name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def copy_project(project: model.Project, dest: Path) -> None:
+    """The project's files into ``dest``, each under its own name."""
+    for entry in project.files:
+        if entry.is_dir():
+            shutil.copytree(entry, dest / entry.name, symlinks=False,
+                            ignore=shutil.ignore_patterns(*IGNORED))
+        else:
+            shutil.copy2(entry, dest / entry.name)
+
+
+def venv_key(spec: model.VenvSpec, backend: str, interpreter: Interpreter,
+             project: str | None, index_url: str | None) -> str:
+    fields = {
+        "layout": LAYOUT, "backend": backend, "python": [interpreter.executable,
+        interpreter.version], "requirements": list(spec.requirements), "date": spec.date,
+        "editable": spec.editable, "project": project, "index": index_url,
+    }  # fmt: skip
+    blob = json.dumps(fields, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:KEY_CHARS]
+
+
+# -- interpreters ----------------------------------------------------------------------------
+
+
+_PROBE = "import os,sys,platform;print(os.path.realpath(sys.executable));print(platform.python_version())"
+
+
+class Interpreters:
+    """Finds ``python3.X`` on the caller's PATH once per run."""
+
+    def __init__(self, caller: Mapping[str, str]) -> None:
+        self.caller = caller
+        self.found: dict[str | None, Interpreter | str] = {}
+        self.guard = threading.Lock()
+
+    def find(self, version: str | None) -> Interpreter | str:
+        with self.guard:
+            if version not in self.found:
+                self.found[version] = self._probe(version)
+            return self.found[version]
+
+    def _probe(self, version: str | None) -> Interpreter | str:
+        if version is None:
+            return Interpreter(os.path.realpath(sys.executable), platform.python_version())
+        name = f"python{version}"
+        path = shutil.which(name, path=self.caller.get("PATH", os.defpath))
+        if path is None:
+            return f"Python {version} is not installed here (no {name} on PATH)"
+        env = {k: v for k, v in self.caller.items() if not k.startswith("PYTHON")}
+        try:
+            out = subprocess.run([path, "-c", _PROBE], env=env, capture_output=True, text=True,
+                                 timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"Python {version} ({path}) could not be started: {exc}"
+        lines = out.stdout.split()
+        if out.returncode != 0 or len(lines) != 2 or not lines[1].startswith(version + "."):
+            detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
+            return f"Python {version} ({path}) is not usable: {detail}"
+        return Interpreter(lines[0], lines[1])
+
+
+# -- building --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    store: Store
+    backend: Backend
+    caller: Mapping[str, str]
+    index_url: str | None
+    offline: bool = False
+    timeout: float = 900.0
+    rebuild: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    key: str
+    interpreter: Interpreter
+    project: str | None  # digest of the project files, for editable venvs
+
+
+class Builder:
+    """Gives each VenvSpec a complete venv (or the reason it has none); thread-safe."""
+
+    def __init__(self, settings: BuildSettings, interpreters: Interpreters, say: Say) -> None:
+        self.settings = settings
+        self.interpreters = interpreters
+        self.say = say
+        self.env = installer_env(settings.caller)
+        self.digests: dict[model.Project, str] = {}
+        self.guard = threading.Lock()
+
+    def identify(self, spec: model.VenvSpec) -> Identity | str:
+        """The venv's key, or why no venv can be made (an interpreter that is not here)."""
+        found = self.interpreters.find(spec.python)
+        if isinstance(found, str):
+            return found
+        digest = self._digest(spec.project) if spec.project else None
+        key = venv_key(spec, self.settings.backend.name, found, digest, self.settings.index_url)
+        return Identity(key, found, digest)
+
+    def _digest(self, project: model.Project) -> str:
+        with self.guard:
+            if project not in self.digests:
+                self.digests[project] = project_digest(project)
+            return self.digests[project]
+
+    def ensure(self, spec: model.VenvSpec, log: Path,
+               cancel: threading.Event | None = None) -> model.BuiltVenv:
+        start = time.monotonic()
+        identity = self.identify(spec)
+        if isinstance(identity, str):
+            log.write_text(identity + "\n", encoding="utf-8")
+            return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, identity)
+        settings = self.settings
+        link = settings.store.venvs / identity.key
+        with _Locked(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}",
+                     self.say):
+            if not settings.rebuild:
+                reused = read_manifest(link, identity.key)
+                if reused is not None:
+                    return reused
+            built = self._build(spec, identity, log, cancel)
+        return _with_seconds(built, time.monotonic() - start)
+
+    def _build(self, spec: model.VenvSpec, identity: Identity, log: Path,
+               cancel: threading.Event | None) -> model.BuiltVenv:
+        key, interpreter, digest = identity.key, identity.interpreter, identity.project
+        store = self.settings.store
+        store.venvs.mkdir(parents=True, exist_ok=True)
+        _sweep(store.venvs, key)
+        target = store.venvs / f"{key}.{secrets.token_hex(4)}"
+        editable = self._project(spec.project, digest) if spec.project and digest else None
+        request = InstallRequest(spec.requirements, editable, spec.date,
+                                 self.settings.index_url, self.settings.offline)
+        backend = self.settings.backend
+        log.write_text(f"# building venv {key} with {backend.name}\n", encoding="utf-8")
+        for argv in (backend.create(target, interpreter), backend.install(target, request)):
+            with log.open("a", encoding="utf-8") as sink:
+                sink.write("$ " + " ".join(argv) + "\n")
+            done = proc.run(argv, cwd=store.root, env=self.env, timeout=self.settings.timeout,
+                            log=log, cancel=cancel)
+            if done.returncode != 0:
+                shutil.rmtree(target, ignore_errors=True)
+                return self._failure(spec, done, log)
+        resolved = resolved_versions(target, interpreter.version)
+        manifest = {"key": key, "layout": LAYOUT, "backend": backend.name,
+                    "python": interpreter.version, "resolved": dict(resolved),
+                    "requirements": list(spec.requirements), "date": spec.date,
+                    "editable": spec.editable, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                      time.gmtime())}
+        write_atomic(target / MANIFEST, json.dumps(manifest, indent=2))
+        _publish(store.venvs / key, target)
+        return model.BuiltVenv(key, store.venvs / key, interpreter.version, resolved)
+
+    def _failure(self, spec: model.VenvSpec, done: proc.Finished, log: Path
+                 ) -> model.BuiltVenv:
+        if done.cancelled:
+            return model.BuiltVenv("", None, "", (), model.Outcome.NOT_RUN, "interrupted")
+        if done.timed_out:
+            message = f"the installer did not finish in {self.settings.timeout:.0f} s"
+        else:
+            lines = [ln for ln in done.output.splitlines() if ln.strip()]
+            message = " | ".join(lines[-3:]) or done.start_error or "the installer failed"
+        missing = index.missing_pins(spec.pins, spec.date, self.settings.index_url)
+        if missing:
+            with log.open("a", encoding="utf-8") as sink:
+                sink.write(f"\n# buglab: unavailable: {missing}\n")
+            return model.BuiltVenv("", None, "", (), model.Outcome.UNAVAILABLE, missing)
+        return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, message)
+
+    def _project(self, project: model.Project, digest: str) -> Path:
+        """A content-addressed copy of the project, shared by every editable venv of it."""
+        store = self.settings.store
+        dest = store.projects / digest[:KEY_CHARS]
+        if (dest / "pyproject.toml").exists() or (dest / "setup.py").exists():
+            return dest
+        store.projects.mkdir(parents=True, exist_ok=True)
+        staging = store.projects / f".{digest[:KEY_CHARS]}.{secrets.token_hex(4)}"
+        staging.mkdir()
+        copy_project(project, staging)
+        if not (staging / "pyproject.toml").exists() and not (staging / "setup.py").exists():
+            (staging / "pyproject.toml").write_text(GENERATED_PYPROJECT.format(name=project.name),
+                                                    encoding="utf-8")
+        try:
+            staging.rename(dest)
+        except OSError:  # another run published the same content first
+            shutil.rmtree(staging, ignore_errors=True)
+        return dest
+
+
+class _Locked:
+    def __init__(self, lock: FileLock, what: str, say: Say) -> None:
+        self.lock, self.what, self.say = lock, what, say
+
+    def __enter__(self) -> None:
+        wait_for(self.lock, self.what, self.say)
+
+    def __exit__(self, *_: object) -> None:
+        self.lock.release()
+
+
+def _with_seconds(built: model.BuiltVenv, seconds: float) -> model.BuiltVenv:
+    return model.BuiltVenv(built.key, built.path, built.python_version, built.resolved,
+                           built.failure, built.message, built.reused, seconds)
+
+
+def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:
+    """The venv behind ``link`` if it is complete and was built for ``key``."""
+    try:
+        data = json.loads((link / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != key or data.get("layout") != LAYOUT or not (link / "bin").is_dir():
+        return None
+    resolved = tuple(sorted(data["resolved"].items()))
+    return model.BuiltVenv(key, link, data["python"], resolved, reused=True)
+
+
+def resolved_versions(venv: Path, python: str) -> tuple[tuple[str, str], ...]:
+    found = {"python": python}
+    for dist in metadata.distributions(path=[str(p) for p in site_packages(venv)]):
+        name = dist.metadata["Name"]
+        if name:
+            found[name.lower()] = dist.version
+    return tuple(sorted(found.items()))
+
+
+def _publish(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` in one atomic step, then drop what it pointed at before."""
+    previous = link.resolve() if link.is_symlink() else None
+    temporary = link.with_name(f".{link.name}.{secrets.token_hex(4)}.link")
+    temporary.symlink_to(target.name)
+    os.replace(temporary, link)
+    if previous is not None and previous != target.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _sweep(venvs: Path, key: str) -> None:
+    """Remove unfinished builds of ``key``: folders the link does not point at."""
+    link = venvs / key
+    current = link.resolve() if link.is_symlink() else None
+    for folder in venvs.glob(f"{key}.*"):
+        if folder.is_dir() and not folder.is_symlink() and folder.resolve() != current:
+            shutil.rmtree(folder, ignore_errors=True)
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link, ignore_errors=True)
