@@ -18,6 +18,12 @@ from sqlalchemy import event, orm
 
 import models
 
+if os.environ.get("SQL_ECHO"):  # debugging aid: print every statement
+    import logging
+
+    logging.basicConfig(format="    SQL %(message)s")
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+
 RECIPE = os.environ.get("RECIPE", "naive")
 PYSQLITE_FIX = os.environ.get("PYSQLITE_FIX", "off") == "on"
 

@@ -220,6 +220,7 @@ class CellResult:
     log: str
     detail: str = ""
     fingerprint: str = ""
+    venv: str = ""  # the key of the venv the cell ran in
 
     @property
     def as_expected(self) -> bool:

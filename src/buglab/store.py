@@ -55,6 +55,7 @@ def to_json(result: model.MatrixResult) -> dict[str, Any]:
                 "log": cell.log,
                 "detail": cell.detail,
                 "fingerprint": cell.fingerprint,
+                "venv": cell.venv,
             }
             for cell in result.cells
         ],
@@ -77,6 +78,7 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
                 log=c["log"],
                 detail=c.get("detail", ""),
                 fingerprint=c.get("fingerprint", ""),
+                venv=c.get("venv", ""),
             )
             for c in data["cells"]
         )

@@ -242,7 +242,7 @@ class Execution:
             outcome, detail = classify.classify(record, s.signature)
         return model.CellResult(cell.id, cell.labels, built.resolved, outcome, cell.expected,
                                 record.returncode, record.seconds, self._relative(log), detail,
-                                fingerprint)
+                                fingerprint, built.key)
 
     def _log(self, cell: model.Cell) -> Path:
         path = self.logs / cell.scenario / f"{cell.id}.log"

@@ -1,0 +1,75 @@
+"""Expansion, selection and sharding of the real seed scenario: pure, no venvs."""
+
+from __future__ import annotations
+
+import pytest
+
+from buglab import model, plan
+from buglab.errors import UsageError
+
+
+def test_seed_expands_to_48_cells_in_12_venvs(seed: model.Scenario) -> None:
+    cells = plan.expand(seed)
+    assert len(cells) == 48
+    assert len(plan.venv_groups(cells)) == 12
+    assert len({c.id for c in cells}) == 48
+
+
+def test_flags_land_where_the_placeholder_stands(seed: model.Scenario) -> None:
+    cell = plan.expand(seed)[0]
+    assert cell.id == "install=editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"
+    assert cell.argv == ("pytest", "-Wignore:XXX:sqlalchemy.exc.SADeprecationWarning",
+                         "--cov=package.module", "test.py")
+
+
+def test_venv_spec_carries_the_venv_axes_only(seed: model.Scenario) -> None:
+    by_id = {c.id: c for c in plan.expand(seed)}
+    a = by_id["install=editable,sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on"]
+    b = by_id["install=editable,sqlalchemy=2.0,toolchain=latest,warnings=off,coverage=off"]
+    c = by_id["install=non-editable,sqlalchemy=2.0,toolchain=latest,warnings=off,coverage=off"]
+    assert a.venv == b.venv
+    assert a.venv != c.venv
+    assert a.venv.requirements == ("pytest", "pytest-cov", "sqlalchemy", "sqlalchemy==2.0.*")
+    assert a.venv.editable and a.venv.project is not None
+    assert c.venv.project is None and c.venv.date is None
+
+
+def test_expectations_follow_the_rules(seed: model.Scenario) -> None:
+    by_id = {c.id: c.expected for c in plan.expand(seed)}
+    assert by_id["install=editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"] \
+        is model.Outcome.REPRODUCED
+    assert by_id["install=non-editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,"
+                 "coverage=on"] is model.Outcome.PASSED
+    assert by_id["install=editable,sqlalchemy=2.1,toolchain=2023-12-10,warnings=off,"
+                 "coverage=off"] is model.Outcome.UNAVAILABLE
+
+
+def test_only_keeps_matching_cells(seed: model.Scenario) -> None:
+    selection = plan.Selection.parse(["install=editable", "sqlalchemy=1.4,2.0"])
+    selection.validate([seed])
+    kept = plan.select(plan.expand(seed), selection)
+    assert len(kept) == 16
+    assert all(c.label_map["install"] == "editable" for c in kept)
+
+
+@pytest.mark.parametrize(("only", "message"), [
+    (["instal=editable"], "did you mean 'install'"),
+    (["install=editabel"], "did you mean 'editable'"),
+    (["install"], "expected AXIS=VALUE"),
+])
+def test_bad_only_is_a_usage_error(seed: model.Scenario, only: list[str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        plan.Selection.parse(only).validate([seed])
+
+
+def test_shards_partition_and_keep_venvs_together(seed: model.Scenario) -> None:
+    cells = plan.expand(seed)
+    shards = [plan.shard(cells, plan.Shard(k, 5)) for k in range(1, 6)]
+    ids = [c.id for s in shards for c in s]
+    assert sorted(ids) == sorted(c.id for c in cells)
+    for part in shards:
+        for group in plan.venv_groups(cells):
+            inside = {c.id for c in group} & {c.id for c in part}
+            assert inside in (set(), {c.id for c in group})
+    sizes = [len(s) for s in shards]
+    assert max(sizes) - min(sizes) <= 4

@@ -1,0 +1,94 @@
+"""Processes: deadlines kill the whole tree, output is capped, nothing survives a cell."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from buglab import proc
+
+ENV = {"PATH": os.environ.get("PATH", os.defpath)}
+
+
+def py(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_exit_status_and_output(tmp_path: Path) -> None:
+    done = proc.run(py("print('hi'); raise SystemExit(3)"), cwd=tmp_path, env=ENV, timeout=30,
+                    log=tmp_path / "log")
+    assert (done.returncode, done.timed_out, done.output.strip()) == (3, False, "hi")
+    assert (tmp_path / "log").read_text().strip() == "hi"
+
+
+def test_timeout_kills_children_and_setsid_daemons(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    code = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "daemon = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+        " start_new_session=True)\n"
+        f"open({str(pids)!r}, 'w').write(f'{{child.pid}} {{daemon.pid}}')\n"
+        "time.sleep(600)\n"
+    )
+    start = time.monotonic()
+    done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=3, log=tmp_path / "log")
+    assert done.timed_out and done.returncode is None
+    assert time.monotonic() - start < 20
+    for pid in map(int, pids.read_text().split()):
+        assert not _alive(pid), f"process {pid} survived the cell"
+
+
+def test_daemon_left_behind_by_a_passing_command_is_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    code = (
+        "import subprocess, sys\n"
+        "d = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'],"
+        " start_new_session=True, stdout=subprocess.DEVNULL)\n"
+        f"open({str(pid_file)!r}, 'w').write(str(d.pid))\n"
+    )
+    done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=30, log=tmp_path / "log")
+    assert done.returncode == 0
+    assert not _alive(int(pid_file.read_text()))
+
+
+def test_huge_output_is_capped_but_the_end_is_kept(tmp_path: Path) -> None:
+    code = ("import sys\nchunk = 'x' * 1023 + '\\n'\n"
+            "for _ in range(200_000): sys.stdout.write(chunk)\nprint('THE END')\n")
+    done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=120, log=tmp_path / "log")
+    assert done.returncode == 0
+    size = (tmp_path / "log").stat().st_size
+    assert size < proc.HEAD_BYTES + proc.TAIL_BYTES + 1000
+    assert "bytes of output dropped" in done.output
+    assert done.output.rstrip().endswith("THE END")
+
+
+def test_exit_by_signal(tmp_path: Path) -> None:
+    done = proc.run(py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
+                    cwd=tmp_path, env=ENV, timeout=30, log=tmp_path / "log")
+    assert done.returncode == -9
+
+
+def test_missing_program_is_reported_not_raised(tmp_path: Path) -> None:
+    done = proc.run(["no-such-program-here"], cwd=tmp_path, env=ENV, timeout=5,
+                    log=tmp_path / "log")
+    assert done.returncode is None and "could not start" in done.start_error
+
+
+def test_cancel_stops_a_running_process(tmp_path: Path) -> None:
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    done = proc.run(py("import time; time.sleep(600)"), cwd=tmp_path, env=ENV, timeout=60,
+                    log=tmp_path / "log", cancel=cancel)
+    assert done.cancelled and done.seconds < 10
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"

@@ -1,0 +1,80 @@
+"""Results: JSON round trip, markdown table, merge of shards. Pure apart from tmp files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from buglab import model, plan, render, store, workflow
+from buglab.errors import ResultsError
+
+
+def fake_result(seed: model.Scenario, outcome_of: dict[str, model.Outcome] | None = None,
+                cells: tuple[model.Cell, ...] | None = None) -> model.MatrixResult:
+    """A result as if every cell had met its expectation (or the outcome given)."""
+    done = {}
+    for cell in cells if cells is not None else plan.expand(seed):
+        outcome = (outcome_of or {}).get(cell.id, cell.expected or model.Outcome.PASSED)
+        resolved = () if outcome is model.Outcome.UNAVAILABLE else (
+            ("python", "3.11.7"), ("pytest", "8.0.0"), ("sqlalchemy", "2.0.1"))
+        done[(cell.scenario, cell.id)] = model.CellResult(
+            cell.id, cell.labels, resolved, outcome, cell.expected, 0, 1.0, f"logs/{cell.id}")
+    return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, {"buglab": "test"})
+
+
+def test_json_round_trip(seed: model.Scenario, tmp_path: Path) -> None:
+    result = fake_result(seed)
+    store.write(result, tmp_path / "r.json", render.markdown(result))
+    assert store.read(tmp_path / "r.json") == result
+    data = json.loads((tmp_path / "r.json").read_text())
+    cell = data["cells"][0]
+    assert set(cell) >= {"id", "axes", "resolved", "outcome", "expected", "returncode",
+                         "seconds", "log"}
+    assert (tmp_path / "r.md").read_text().startswith("### ")
+
+
+def test_markdown_rows_are_venv_axes_and_columns_command_axes(seed: model.Scenario) -> None:
+    text = render.markdown(fake_result(seed))
+    lines = [ln for ln in text.splitlines() if ln.startswith("|")]
+    assert lines[0] == ("| install | sqlalchemy | toolchain | resolved | warnings=on coverage=on "
+                        "| warnings=on coverage=off | warnings=off coverage=on "
+                        "| warnings=off coverage=off |")
+    assert len(lines) == 2 + 12
+    assert lines[2].startswith("| editable | 1.4 | 2023-12-10 | py 3.11.7, pytest 8.0.0, ")
+    assert "| 🐛 | ✅ | ✅ | ✅ |" in lines[2]
+    assert "Legend: ✅ passed" in text
+    assert "`pytest {flags} test.py`" in text
+
+
+def test_contradiction_is_marked_and_counted(seed: model.Scenario) -> None:
+    first = plan.expand(seed)[0]
+    result = fake_result(seed, {first.id: model.Outcome.PASSED})
+    assert result.contradictions[0].id == first.id
+    assert "✅ ❗ expected 🐛" in render.markdown(result)
+    assert "1 contradict expectations" in render.summary(result)
+
+
+def test_merged_shards_equal_the_whole(seed: model.Scenario) -> None:
+    cells = plan.expand(seed)
+    whole = fake_result(seed)
+    parts = []
+    for k in (1, 2, 3):
+        keep = {c.id for c in plan.shard(cells, plan.Shard(k, 3))}
+        part = whole.cells
+        parts.append(model.MatrixResult(whole.scenario, whole.title, whole.command,
+                                        whole.venv_axes, whole.command_axes, whole.axis_labels,
+                                        tuple(c for c in part if c.id in keep), whole.meta))
+    (merged,) = store.merge(reversed(parts))
+    assert merged.cells == whole.cells
+
+
+def test_unreadable_results_are_one_line_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ResultsError, match="cannot be read"):
+        store.read(bad)
+    bad.write_text('{"schema": 1}')
+    with pytest.raises(ResultsError, match="not a buglab results file"):
+        store.read(bad)
