@@ -146,6 +146,7 @@ class Scenario:
     python: str | None
     env: tuple[tuple[str, str], ...]
     passenv: tuple[str, ...]
+    show: tuple[str, ...]  # extra packages whose resolved version the table shows
     project: Project
     axes: tuple[Axis, ...]
     excludes: tuple[Rule, ...]

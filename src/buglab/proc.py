@@ -141,33 +141,39 @@ def _pump(process: subprocess.Popen[bytes], capture: _Capture, deadline: float,
 
 
 def kill_tree(pid: int, token: str) -> None:
-    """Kill the process group, then anything else still carrying this run's marker."""
+    """Kill the process group, then anything else carrying this run's marker, and wait (up to
+    a few seconds) until none is left: a SIGKILL is delivered asynchronously."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
-    for other in _marked(token):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(other, signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while True:
+        survivors = _marked(token)
+        if not survivors or time.monotonic() > deadline:
+            return
+        for other in survivors:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(other, signal.SIGKILL)
+        time.sleep(0.01)
 
 
 def _marked(token: str) -> list[int]:
+    """Live (not zombie) processes whose environment carries the marker."""
     needle = f"{MARKER}={token}".encode()
-    found = []
-    proc = Path("/proc")
-    if not proc.is_dir():
+    found: list[int] = []
+    if not Path("/proc").is_dir():
         return found
     me = os.getpid()
-    for entry in os.scandir(proc):
+    for entry in os.scandir("/proc"):
         if not entry.name.isdigit() or int(entry.name) == me:
             continue
         try:
             with open(f"/proc/{entry.name}/environ", "rb") as handle:  # noqa: PTH123
-                if needle in handle.read():
-                    found.append(int(entry.name))
-        except OSError:
+                if needle not in handle.read():
+                    continue
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:  # noqa: PTH123
+                if handle.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
+                    continue
+        except (OSError, IndexError):
             continue
+        found.append(int(entry.name))
     return found
-
-
-def alive_with_marker(token: str) -> list[int]:
-    """For tests: the processes that still carry a marker."""
-    return _marked(token)

@@ -30,7 +30,7 @@ else:  # pragma: no cover - exercised on 3.9/3.10 only
 SCENARIO_FILE = "scenario.toml"
 TOP_KEYS = (
     "title", "description", "links", "requirements", "command", "signature", "timeout",
-    "python", "env", "passenv", "project", "axes", "exclude", "expect",
+    "python", "env", "passenv", "show", "project", "axes", "exclude", "expect",
 )  # fmt: skip
 PROJECT_KEYS = ("name", "files")
 AXIS_KEYS = ("kind", "values", "package", "description")
@@ -170,6 +170,8 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         env=check.env_table("env", raw.get("env", {})),
         passenv=tuple(_env_name(check, f"passenv[{i}]", n)
                       for i, n in enumerate(check.strings("passenv", raw.get("passenv", [])))),
+        show=tuple(_package(check, f"show[{i}]", n)
+                   for i, n in enumerate(check.strings("show", raw.get("show", [])))),
         project=project,
         axes=axes,
         excludes=_rules(check, "exclude", raw.get("exclude", []), axes, expect=False),
@@ -201,6 +203,12 @@ def _python(check: _Checker, key: str, value: object) -> str:
     if not PYTHON_VERSION.match(text):
         raise check.fail(key, f"{text!r} is not a Python version like '3.12'")
     return text
+
+
+def _package(check: _Checker, key: str, name: str) -> str:
+    if not DIST_NAME.match(name):
+        raise check.fail(key, f"{name!r} is not a package name")
+    return name
 
 
 def _env_name(check: _Checker, key: str, name: str) -> str:

@@ -146,21 +146,43 @@ class Interpreters:
     def _probe(self, version: str | None) -> Interpreter | str:
         if version is None:
             return Interpreter(os.path.realpath(sys.executable), platform.python_version())
+        tried = []
+        for path in self._candidates(version):
+            found = _run_probe(path, version, self.caller)
+            if isinstance(found, Interpreter):
+                return found
+            tried.append(found)
+        if not tried:
+            return f"Python {version} is not installed here (no python{version} on PATH or in pyenv)"
+        return tried[0]
+
+    def _candidates(self, version: str) -> list[str]:
+        """``python3.X`` on PATH first, then pyenv's installs (its shims may not select them)."""
         name = f"python{version}"
-        path = shutil.which(name, path=self.caller.get("PATH", os.defpath))
-        if path is None:
-            return f"Python {version} is not installed here (no {name} on PATH)"
-        env = {k: v for k, v in self.caller.items() if not k.startswith("PYTHON")}
-        try:
-            out = subprocess.run([path, "-c", _PROBE], env=env, capture_output=True, text=True,
-                                 timeout=60, check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"Python {version} ({path}) could not be started: {exc}"
-        lines = out.stdout.split()
-        if out.returncode != 0 or len(lines) != 2 or not lines[1].startswith(version + "."):
-            detail = (out.stderr.strip().splitlines() or ["no output"])[-1]
-            return f"Python {version} ({path}) is not usable: {detail}"
-        return Interpreter(lines[0], lines[1])
+        found = [shutil.which(name, path=self.caller.get("PATH", os.defpath))]
+        pyenv = Path(self.caller.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+        installs = [p for p in pyenv.glob(f"{version}.*/bin/{name}") if p.is_file()]
+        found += [str(p) for p in sorted(installs, key=_patch_level, reverse=True)]
+        return list(dict.fromkeys(p for p in found if p))
+
+
+def _patch_level(path: Path) -> tuple[int, ...]:
+    text = path.parent.parent.name
+    return tuple(int(part) if part.isdigit() else -1 for part in text.split("."))
+
+
+def _run_probe(path: str, version: str, caller: Mapping[str, str]) -> Interpreter | str:
+    env = {k: v for k, v in caller.items() if not k.startswith("PYTHON")}
+    try:
+        out = subprocess.run([path, "-c", _PROBE], env=env, capture_output=True, text=True,
+                             timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Python {version} ({path}) could not be started: {exc}"
+    lines = out.stdout.split()
+    if out.returncode != 0 or len(lines) != 2 or not lines[1].startswith(version + "."):
+        detail = (out.stderr.strip().splitlines() or ["no output"])[-1].strip()
+        return f"Python {version} ({path}) is not usable: {detail}"
+    return Interpreter(lines[0], lines[1])
 
 
 # -- building --------------------------------------------------------------------------------

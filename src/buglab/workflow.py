@@ -286,7 +286,7 @@ def assemble(p: Plan, done: Mapping[tuple[str, str], model.CellResult],
 
 def shown_packages(s: model.Scenario) -> list[str]:
     """The packages a reader wants versions of: those the scenario names."""
-    names = [*s.requirements]
+    names = [*s.requirements, *s.show]
     for axis in s.axes:
         for value in axis.values:
             if isinstance(value.payload, model.Version):
