@@ -8,6 +8,10 @@ RECIPE selects the fixture:
   create_savepoint  SQLAlchemy 2.0: Session(join_transaction_mode="create_savepoint")
 PYSQLITE_FIX=on applies SQLAlchemy's documented pysqlite workaround (the driver's
 own transaction handling off, BEGIN emitted by SQLAlchemy) so SAVEPOINT works.
+SESSION_CLASS (flask flavor only) picks the session installed as db.session:
+  flask-sqlalchemy  the seed's way: Flask-SQLAlchemy's own scoped session factory
+                    (db.create_scoped_session, renamed db._make_scoped_session in 3.0)
+  sqlalchemy        a plain sqlalchemy.orm.scoped_session (the Flask-SQLAlchemy 3 fix)
 """
 import os
 from contextlib import contextmanager
@@ -26,11 +30,16 @@ if os.environ.get("SQL_ECHO"):  # debugging aid: print every statement
 
 RECIPE = os.environ.get("RECIPE", "naive")
 PYSQLITE_FIX = os.environ.get("PYSQLITE_FIX", "off") == "on"
+SESSION_CLASS = os.environ.get(
+    "SESSION_CLASS", "flask-sqlalchemy" if models.FLAVOR == "flask" else "sqlalchemy"
+)
+if SESSION_CLASS == "flask-sqlalchemy" and models.FLAVOR != "flask":
+    raise RuntimeError("SESSION_CLASS=flask-sqlalchemy needs Flask-SQLAlchemy installed")
 
 
 def pytest_report_header(config):
     return (
-        f"sqlalchemy {sa.__version__}, flavor {models.FLAVOR}, "
+        f"sqlalchemy {sa.__version__}, flavor {models.FLAVOR}, session {SESSION_CLASS}, "
         f"recipe {RECIPE}, pysqlite fix {'on' if PYSQLITE_FIX else 'off'}"
     )
 
@@ -75,12 +84,15 @@ def engine():
 
 def make_session(connection, **options):
     """A session bound to the test's connection (scoped, as in the seed)."""
-    if models.FLAVOR == "flask":
-        # the seed's db.create_scoped_session(options=...), renamed in 3.0
+    if SESSION_CLASS == "flask-sqlalchemy":
+        # the seed's db.create_scoped_session(options=...), renamed in 3.0; its
+        # Session.get_bind() picks the engine by bind key and ignores bind=connection
         scoped = models.db._make_scoped_session(dict(bind=connection, binds={}, **options))
+    else:
+        scoped = orm.scoped_session(orm.sessionmaker(bind=connection, **options))
+    if models.FLAVOR == "flask":
         models.db.session = scoped
-        return scoped
-    return orm.scoped_session(orm.sessionmaker(bind=connection, **options))
+    return scoped
 
 
 @pytest.fixture

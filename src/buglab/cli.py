@@ -73,14 +73,21 @@ def find_root(start: Path) -> Path:
 
 @contextmanager
 def _progress(console: Console, enabled: bool) -> Iterator[workflow.Progress]:
-    if not enabled:
-        yield lambda done, total: None
-        return
+    """A bar that appears with the first finished cell, so that bad input prints one line."""
     bar = Progress(TextColumn("cells"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=console, transient=True)
     task = bar.add_task("cells", total=None)
-    with bar:
-        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+    def update(done: int, total: int) -> None:
+        if enabled and not bar.live.is_started:
+            bar.start()
+        bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 def _matrix(args: argparse.Namespace, root: Path, err: Console, out: Console) -> int:

@@ -25,7 +25,8 @@ class ScenarioError(BuglabError):
         self.problem = problem
 
     def one_line(self) -> str:
-        where = f"{self.path}: {self.key}" if self.key else str(self.path)
+        key = "".join(c if c.isprintable() else repr(c)[1:-1] for c in self.key)
+        where = f"{self.path}: {key}" if key else str(self.path)
         return f"{where}: {' '.join(self.problem.split())}"
 
 

@@ -10,10 +10,6 @@ from buglab import model
 from buglab.errors import ScenarioError, UsageError
 from buglab.scenario import did_you_mean
 
-#: how a scenario with no install axis answers ``--only install=...``
-IMPLICIT_LABELS = {"install": "non-editable"}
-
-
 def expand(scenario: model.Scenario) -> tuple[model.Cell, ...]:
     """Every combination of axis values, minus exclusions, in axis order (first axis slowest)."""
     cells = []
@@ -127,8 +123,8 @@ class Selection:
                 names = {a.name: a.labels for a in scenario.axes}
                 if axis in names:
                     known.update(names[axis])
-                elif axis in IMPLICIT_LABELS:
-                    known.add(IMPLICIT_LABELS[axis])
+                elif axis == "install":
+                    known.update(("editable", "non-editable"))
             if not known:
                 every = sorted({a.name for s in scenarios for a in s.axes})
                 raise UsageError(f"--only {axis}=...: no axis {axis!r} in "
@@ -141,8 +137,15 @@ class Selection:
 
     def keeps(self, cell: model.Cell) -> bool:
         labels = cell.label_map
-        return all(labels.get(axis, IMPLICIT_LABELS.get(axis)) in values
+        return all(labels.get(axis, _implicit(cell, axis)) in values
                    for axis, values in self.wanted)
+
+
+def _implicit(cell: model.Cell, axis: str) -> str | None:
+    """``install`` is answered by every scenario: by its install axis, whatever its name."""
+    if axis == "install":
+        return "editable" if cell.venv.editable else "non-editable"
+    return None
 
 
 def select(cells: Sequence[model.Cell], selection: Selection) -> tuple[model.Cell, ...]:

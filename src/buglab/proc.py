@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,8 @@ class _Capture:
     def __init__(self, sink: Path) -> None:
         self.sink = sink.open("ab")
         self.head = bytearray()
-        self.tail = bytearray()
+        self.tail: deque[bytes] = deque()
+        self.tail_size = 0
         self.dropped = 0
 
     def feed(self, chunk: bytes) -> None:
@@ -51,20 +53,22 @@ class _Capture:
             self.sink.write(chunk[:room])
             chunk = chunk[room:]
         if chunk:
-            self.tail += chunk
-            if len(self.tail) > TAIL_BYTES:
-                cut = len(self.tail) - TAIL_BYTES
-                self.dropped += cut
-                del self.tail[:cut]
+            self.tail.append(chunk)
+            self.tail_size += len(chunk)
+            while self.tail_size - len(self.tail[0]) >= TAIL_BYTES:
+                gone = self.tail.popleft()
+                self.tail_size -= len(gone)
+                self.dropped += len(gone)
 
     def close(self) -> str:
         note = b""
         if self.dropped:
             note = f"\n[buglab: {self.dropped} bytes of output dropped here]\n".encode()
             self.sink.write(note)
-        self.sink.write(self.tail)
+        tail = b"".join(self.tail)
+        self.sink.write(tail)
         self.sink.close()
-        return (bytes(self.head) + note + bytes(self.tail)).decode("utf-8", errors="replace")
+        return (bytes(self.head) + note + tail).decode("utf-8", errors="replace")
 
 
 def run(

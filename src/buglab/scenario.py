@@ -39,6 +39,7 @@ AXIS_NAME = re.compile(r"[a-z][a-z0-9_-]*\Z")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 DIST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 PYTHON_VERSION = re.compile(r"3\.\d{1,2}\Z")
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 INSTALL_MODES = {"editable": True, "non-editable": False}
 DEFAULT_TIMEOUT = 120.0
@@ -155,7 +156,7 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
     return model.Scenario(
         name=source.parent.name,
         source=source,
-        title=check.string("title", raw["title"]),
+        title=_one_line(check, "title", raw["title"]),
         description=check.string("description", raw["description"]),
         links=check.strings("links", raw.get("links", [])),
         requirements=tuple(
@@ -177,6 +178,13 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         excludes=_rules(check, "exclude", raw.get("exclude", []), axes, expect=False),
         expects=_rules(check, "expect", raw.get("expect", []), axes, expect=True),
     )
+
+
+def _one_line(check: _Checker, key: str, value: object) -> str:
+    text = check.string(key, value)
+    if "\n" in text.strip():
+        raise check.fail(key, "must be one line")
+    return text.strip()
 
 
 def _signature(check: _Checker, value: object) -> re.Pattern[str]:
@@ -247,7 +255,8 @@ def _project(check: _Checker, value: object, folder: Path, root: Path, *, needs_
         files = tuple(_inside(check, f"project.files[{i}]", e, folder, root)
                       for i, e in enumerate(entries))
     else:
-        files = tuple(sorted(p for p in folder.iterdir() if p.name != SCENARIO_FILE))
+        files = tuple(_inside(check, "project.files", p.name, folder, root)
+                      for p in sorted(folder.iterdir()) if p.name != SCENARIO_FILE)
     names = [f.name for f in files]
     check.unique("project.files", names)
     return model.Project(name=name, root=root, files=files)
@@ -293,6 +302,8 @@ def _axes(check: _Checker, value: object) -> tuple[model.Axis, ...]:
             raise check.fail(f"{key}.kind",
                              f"unknown kind {kind_text!r}{did_you_mean(kind_text, kinds)}")
         kind = model.AxisKind(kind_text)
+        if "description" in table:
+            check.string(f"{key}.description", table["description"])
         if "package" in table and kind is not model.AxisKind.VERSION:
             raise check.fail(f"{key}.package", "only a version axis names a package")
         if "values" not in table:
@@ -372,7 +383,9 @@ def _series(check: _Checker, key: str, label: str) -> str:
     except InvalidVersion:
         raise check.fail(key, f"{label!r} is not a version; use a table of label = "
                          "specifier for anything else") from None
-    return f"=={label}.*" if len(version.release) <= 2 and not version.pre else f"=={label}"
+    series = len(version.release) <= 2 and not (version.pre or version.post or version.dev
+                                                  or version.local)
+    return f"=={label}.*" if series else f"=={label}"
 
 
 def _date_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
@@ -383,6 +396,8 @@ def _date_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any]
             out.append(model.AxisValue(label, model.Date(None)))
             continue
         try:
+            if not ISO_DAY.match(label):
+                raise ValueError(label)
             day = dt.date.fromisoformat(label)
         except ValueError:
             raise check.fail(f"{key}[{i}]", f"{label!r} is not a date like 2023-12-10 "

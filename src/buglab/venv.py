@@ -262,7 +262,10 @@ class Builder:
                                  self.settings.index_url, self.settings.offline)
         backend = self.settings.backend
         log.write_text(f"# building venv {key} with {backend.name}\n", encoding="utf-8")
-        for argv in (backend.create(target, interpreter), backend.install(target, request)):
+        steps = [backend.create(target, interpreter)]
+        if request.requirements or request.editable is not None:
+            steps.append(backend.install(target, request))
+        for argv in steps:
             with log.open("a", encoding="utf-8") as sink:
                 sink.write("$ " + " ".join(argv) + "\n")
             done = proc.run(argv, cwd=store.root, env=self.env, timeout=self.settings.timeout,
