@@ -45,7 +45,7 @@ def scenario_toml(per_axis: int) -> str:
     env = ", ".join(f'e{i} = {{ SCALE_E = "{i}" }}' for i in range(per_axis))
     flags_b = ", ".join(f'b{i} = ["--b{i}"]' for i in range(per_axis))
     return f"""\
-title = "synthetic: {per_axis ** 4} cells"
+title = "synthetic: {per_axis**4} cells"
 description = "Made by bench/scale.py to time the engine's pure stages."
 requirements = ["pytest"]
 command = ["pytest", "{{flags}}", "test.py"]
@@ -102,15 +102,31 @@ def fake_result(s: model.Scenario, cells: Sequence[model.Cell]) -> model.MatrixR
     outcomes = (model.Outcome.PASSED, model.Outcome.REPRODUCED, model.Outcome.FAILED)
     resolved = (("pkg", "1.0.3"), ("pytest", "8.3.4"), ("python", "3.11.7"))
     results = tuple(
-        model.CellResult(c.id, c.labels, resolved, outcomes[i % 3], c.expected, i % 3,
-                         1.234, f"logs/{NAME}/{c.id}.log", "exit 0", f"{i:016x}", "k" * 24)
-        for i, c in enumerate(cells))
+        model.CellResult(
+            c.id,
+            c.labels,
+            resolved,
+            outcomes[i % 3],
+            c.expected,
+            i % 3,
+            1.234,
+            f"logs/{NAME}/{c.id}.log",
+            "exit 0",
+            f"{i:016x}",
+            "k" * 24,
+        )
+        for i, c in enumerate(cells)
+    )
     return model.MatrixResult(
-        scenario=s.name, title=s.title, command=s.command,
+        scenario=s.name,
+        title=s.title,
+        command=s.command,
         venv_axes=tuple(a.name for a in s.axes if a.kind.shapes_venv),
         command_axes=tuple(a.name for a in s.axes if not a.kind.shapes_venv),
-        axis_labels=tuple((a.name, a.labels) for a in s.axes), cells=results,
-        meta=(("buglab", "bench"), ("shown_packages", "pkg,pytest")))
+        axis_labels=tuple((a.name, a.labels) for a in s.axes),
+        cells=results,
+        meta=(("buglab", "bench"), ("shown_packages", "pkg,pytest")),
+    )
 
 
 def _measure(name: str, work: Callable[[], T]) -> tuple[T, Stage]:
@@ -146,13 +162,16 @@ def measure(per_axis: int = 10) -> dict[str, Any]:
         result = fake_result(s, chosen)
         text, markdown = _measure("render markdown", lambda: render.markdown(result))
         blob, dump = _measure("to_json + dumps", lambda: json.dumps(store.to_json(result)))
-        back, load_back = _measure("loads + from_json", lambda: store.from_json(
-            json.loads(blob), path))
+        back, load_back = _measure(
+            "loads + from_json", lambda: store.from_json(json.loads(blob), path)
+        )
         assert back == result, "the JSON round trip changed the result"
     planning = (load, expand, select_, group, shard)
     results = (markdown, dump, load_back)
     return {
-        "cells": len(cells), "venvs": len(groups), "markdown_chars": len(text),
+        "cells": len(cells),
+        "venvs": len(groups),
+        "markdown_chars": len(text),
         "json_chars": len(blob),
         "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "groups": {
@@ -167,38 +186,55 @@ def _group(stages: Sequence[Stage]) -> dict[str, Any]:
     seconds = sum(st.seconds for st in stages)
     peak = max(st.peak_mb for st in stages)
     return {
-        "stages": [{"name": st.name, "seconds": st.seconds, "peak_mb": st.peak_mb}
-                   for st in stages],
-        "seconds": seconds, "peak_mb": peak,
+        "stages": [
+            {"name": st.name, "seconds": st.seconds, "peak_mb": st.peak_mb} for st in stages
+        ],
+        "seconds": seconds,
+        "peak_mb": peak,
         "pass": seconds < TIME_LIMIT and peak < MEMORY_LIMIT,
     }
 
 
 def table(data: dict[str, Any]) -> str:
     """The markdown table for the README."""
-    lines = [f"| {data['cells']:,} cells, {data['venvs']} venvs | seconds | peak MB "
-             f"| target | result |", "|---|---|---|---|---|"]
-    titles = {"plan": "load + expand + select + group + shard",
-              "results": "markdown + JSON round trip"}
+    lines = [
+        f"| {data['cells']:,} cells, {data['venvs']} venvs | seconds | peak MB | target | result |",
+        "|---|---|---|---|---|",
+    ]
+    titles = {
+        "plan": "load + expand + select + group + shard",
+        "results": "markdown + JSON round trip",
+    }
     for key, title in titles.items():
         g = data["groups"][key]
         verdict = "PASS" if g["pass"] else "FAIL"
-        lines.append(f"| **{title}** | **{g['seconds']:.3f}** | **{g['peak_mb']:.1f}** "
-                     f"| < {TIME_LIMIT:g} s, < {MEMORY_LIMIT:g} MB | {verdict} |")
-        lines += [f"| &nbsp;&nbsp;{st['name']} | {st['seconds']:.3f} | {st['peak_mb']:.1f} | | |"
-                  for st in g["stages"]]
-    lines += ["", "Peak MB is tracemalloc's peak of Python allocations during the stage "
-              "(measured in a second, traced pass); a group's peak is its largest stage's. "
-              f"The whole process peaked at {data['max_rss_mb']:.0f} MB RSS "
-              "(interpreter and imports included)."]
+        lines.append(
+            f"| **{title}** | **{g['seconds']:.3f}** | **{g['peak_mb']:.1f}** "
+            f"| < {TIME_LIMIT:g} s, < {MEMORY_LIMIT:g} MB | {verdict} |"
+        )
+        lines += [
+            f"| &nbsp;&nbsp;{st['name']} | {st['seconds']:.3f} | {st['peak_mb']:.1f} | | |"
+            for st in g["stages"]
+        ]
+    lines += [
+        "",
+        "Peak MB is tracemalloc's peak of Python allocations during the stage "
+        "(measured in a second, traced pass); a group's peak is its largest stage's. "
+        f"The whole process peaked at {data['max_rss_mb']:.0f} MB RSS "
+        "(interpreter and imports included).",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Measure, print the table, optionally write JSON; returns the measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--cells-per-axis", type=int, default=10,
-                        help="values per axis; four axes (default 10: 10,000 cells)")
+    parser.add_argument(
+        "--cells-per-axis",
+        type=int,
+        default=10,
+        help="values per axis; four axes (default 10: 10,000 cells)",
+    )
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     args = parser.parse_args(argv)
     data = measure(args.cells_per_axis)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +51,15 @@ def base() -> Doc:
             "sqlalchemy": {"kind": "version", "values": ["1.4", "2.0"]},
             "toolchain": {"kind": "date", "values": ["2023-12-10", "latest"]},
             "python": {"kind": "python", "values": ["3.9", "3.12"]},
-            "extra": {"kind": "requirements",
-                      "values": {"plain": [], "flask": ["flask-sqlalchemy==3.1.*"]}},
+            "extra": {
+                "kind": "requirements",
+                "values": {"plain": [], "flask": ["flask-sqlalchemy==3.1.*"]},
+            },
             "warnings": {"kind": "flags", "values": {"on": ["-Wignore"], "off": []}},
-            "core": {"kind": "env",
-                     "values": {"default": {}, "sysmon": {"COVERAGE_CORE": "sysmon"}}},
+            "core": {
+                "kind": "env",
+                "values": {"default": {}, "sysmon": {"COVERAGE_CORE": "sysmon"}},
+            },
         },
         "exclude": [{"python": "3.9", "core": "sysmon", "reason": "sys.monitoring is 3.12+"}],
         "expect": [
@@ -168,8 +171,19 @@ class Lab:
             path.write_text(content, encoding="utf-8")
 
     def matrix(self, *args: str, names: Sequence[str] = (NAME,)) -> int:
-        return main(["--root", str(self.repo), "matrix", *names, *args,
-                     "--store", str(self.store), "--results", str(self.results)])
+        return main(
+            [
+                "--root",
+                str(self.repo),
+                "matrix",
+                *names,
+                *args,
+                "--store",
+                str(self.store),
+                "--results",
+                str(self.results),
+            ]
+        )
 
 
 class ReachedTheVenvStage(AssertionError):
@@ -222,8 +236,15 @@ class Case:
 Marks = Union[pytest.MarkDecorator, tuple[pytest.MarkDecorator, ...]]
 
 
-def case(doc: str, key: str | None, problem: str, *edits: Edit, text: str | bytes | None = None,
-         setup: Setup | None = None, marks: Marks = ()) -> Any:
+def case(
+    doc: str,
+    key: str | None,
+    problem: str,
+    *edits: Edit,
+    text: str | bytes | None = None,
+    setup: Setup | None = None,
+    marks: Marks = (),
+) -> Any:
     return pytest.param(Case(key, problem, edits, text, setup), id=doc, marks=marks)
 
 
@@ -254,275 +275,704 @@ CONTRADICTION = [
 
 CASES = [
     # the file as a whole
-    case("TOML syntax error is reported with its line", None, "invalid TOML: ",
-         text=to_toml(base()) + 'oops = "no closing quote\n'),
-    case("a key given twice is invalid TOML", None, "Cannot overwrite a value",
-         text=to_toml(base()) + 'title = "again"\n'),
-    case("a file that is not UTF-8 is refused, not decoded", None, "not UTF-8 text",
-         text=to_toml(base()).encode() + b'# caf\xe9\n'),
+    case(
+        "TOML syntax error is reported with its line",
+        None,
+        "invalid TOML: ",
+        text=to_toml(base()) + 'oops = "no closing quote\n',
+    ),
+    case(
+        "a key given twice is invalid TOML",
+        None,
+        "Cannot overwrite a value",
+        text=to_toml(base()) + 'title = "again"\n',
+    ),
+    case(
+        "a file that is not UTF-8 is refused, not decoded",
+        None,
+        "not UTF-8 text",
+        text=to_toml(base()).encode() + b"# caf\xe9\n",
+    ),
     # top-level keys: types and values
-    case("title given as a number", "title", "expected a string, got an integer 7",
-         put("title", 7)),
+    case(
+        "title given as a number", "title", "expected a string, got an integer 7", put("title", 7)
+    ),
     case("title that is only blanks", "title", "must not be empty", put("title", "  ")),
-    case("title on two lines, though the format says one line", "title", "one line",
-         put("title", "first line\nsecond line")),
-    case("description given as a list", "description", "expected a string, got a list",
-         put("description", ["a", "b"])),
-    case("links given as one string", "links", "expected a list of strings, got a string",
-         put("links", "https://example.org")),
-    case("a link that is not a string", "links[1]", "expected a string, got an integer 3",
-         put("links", ["https://example.org", 3])),
-    case("requirements given as one string", "requirements", "expected a list of strings",
-         put("requirements", "pytest")),
-    case("a requirement that is not a string", "requirements[1]",
-         "expected a string, got a boolean True", put("requirements", ["pytest", True])),
-    case("a requirement that does not parse", "requirements[1]",
-         "invalid requirement 'pytest >>> 7'", put("requirements", ["sqlalchemy", "pytest >>> 7"])),
-    case("command given as a shell line", "command", "expected a list of strings, got a string",
-         put("command", "pytest test.py")),
-    case("a command item that is not a string", "command[1]", "expected a string, got an integer",
-         put("command", ["pytest", 3])),
+    case(
+        "title on two lines, though the format says one line",
+        "title",
+        "one line",
+        put("title", "first line\nsecond line"),
+    ),
+    case(
+        "description given as a list",
+        "description",
+        "expected a string, got a list",
+        put("description", ["a", "b"]),
+    ),
+    case(
+        "links given as one string",
+        "links",
+        "expected a list of strings, got a string",
+        put("links", "https://example.org"),
+    ),
+    case(
+        "a link that is not a string",
+        "links[1]",
+        "expected a string, got an integer 3",
+        put("links", ["https://example.org", 3]),
+    ),
+    case(
+        "requirements given as one string",
+        "requirements",
+        "expected a list of strings",
+        put("requirements", "pytest"),
+    ),
+    case(
+        "a requirement that is not a string",
+        "requirements[1]",
+        "expected a string, got a boolean True",
+        put("requirements", ["pytest", True]),
+    ),
+    case(
+        "a requirement that does not parse",
+        "requirements[1]",
+        "invalid requirement 'pytest >>> 7'",
+        put("requirements", ["sqlalchemy", "pytest >>> 7"]),
+    ),
+    case(
+        "command given as a shell line",
+        "command",
+        "expected a list of strings, got a string",
+        put("command", "pytest test.py"),
+    ),
+    case(
+        "a command item that is not a string",
+        "command[1]",
+        "expected a string, got an integer",
+        put("command", ["pytest", 3]),
+    ),
     case("command as an empty list", "command", "must not be an empty list", put("command", [])),
-    case("placeholder naming no flags axis suggests the close one", "command[1]",
-         "'{warning}' names no flags axis (did you mean 'warnings'?)",
-         put("command", ["pytest", "{warning}", "test.py"])),
-    case("placeholder naming an axis of another kind", "command[1]",
-         "'{install}' names no flags axis", put("command", ["pytest", "{install}"])),
-    case("placeholder inside a longer argument", "command[1]", "must be a whole argument",
-         put("command", ["pytest", "-W{warnings}"])),
-    case("signature given as a number", "signature", "expected a string, got an integer 1",
-         put("signature", 1)),
-    case("signature that is not a regular expression", "signature",
-         "invalid regular expression '(unclosed'", put("signature", "(unclosed")),
-    case("signature '.*' matches the empty string", "signature",
-         "'.*' matches the empty string", put("signature", ".*")),
-    case("signature 'a?' matches the empty string", "signature",
-         "'a?' matches the empty string", put("signature", "a?")),
+    case(
+        "placeholder naming no flags axis suggests the close one",
+        "command[1]",
+        "'{warning}' names no flags axis (did you mean 'warnings'?)",
+        put("command", ["pytest", "{warning}", "test.py"]),
+    ),
+    case(
+        "placeholder naming an axis of another kind",
+        "command[1]",
+        "'{install}' names no flags axis",
+        put("command", ["pytest", "{install}"]),
+    ),
+    case(
+        "placeholder inside a longer argument",
+        "command[1]",
+        "must be a whole argument",
+        put("command", ["pytest", "-W{warnings}"]),
+    ),
+    case(
+        "signature given as a number",
+        "signature",
+        "expected a string, got an integer 1",
+        put("signature", 1),
+    ),
+    case(
+        "signature that is not a regular expression",
+        "signature",
+        "invalid regular expression '(unclosed'",
+        put("signature", "(unclosed"),
+    ),
+    case(
+        "signature '.*' matches the empty string",
+        "signature",
+        "'.*' matches the empty string",
+        put("signature", ".*"),
+    ),
+    case(
+        "signature 'a?' matches the empty string",
+        "signature",
+        "'a?' matches the empty string",
+        put("signature", "a?"),
+    ),
     case("signature as an empty string", "signature", "must not be empty", put("signature", "")),
-    case("timeout given as a string", "timeout", "expected a number of seconds, got a string '120'",
-         put("timeout", "120")),
-    case("timeout given as a boolean", "timeout",
-         "expected a number of seconds, got a boolean True", put("timeout", True)),
-    case("timeout of zero seconds", "timeout", "must be more than 0 seconds, got 0",
-         put("timeout", 0)),
+    case(
+        "timeout given as a string",
+        "timeout",
+        "expected a number of seconds, got a string '120'",
+        put("timeout", "120"),
+    ),
+    case(
+        "timeout given as a boolean",
+        "timeout",
+        "expected a number of seconds, got a boolean True",
+        put("timeout", True),
+    ),
+    case(
+        "timeout of zero seconds",
+        "timeout",
+        "must be more than 0 seconds, got 0",
+        put("timeout", 0),
+    ),
     case("negative timeout", "timeout", "must be more than 0 seconds, got -5", put("timeout", -5)),
-    case("timeout nan", "timeout", "must be more than 0 seconds, got nan",
-         put("timeout", float("nan"))),
-    case("python given as a number", "python", "expected a string, got a number 3.11",
-         put("python", 3.11)),
-    case("python with a patch release", "python", "'3.11.4' is not a Python version like '3.12'",
-         put("python", "3.11.4")),
+    case(
+        "timeout nan",
+        "timeout",
+        "must be more than 0 seconds, got nan",
+        put("timeout", float("nan")),
+    ),
+    case(
+        "python given as a number",
+        "python",
+        "expected a string, got a number 3.11",
+        put("python", 3.11),
+    ),
+    case(
+        "python with a patch release",
+        "python",
+        "'3.11.4' is not a Python version like '3.12'",
+        put("python", "3.11.4"),
+    ),
     case("env given as a list", "env", "expected a table, got a list", put("env", ["A=1"])),
-    case("an env value that is not a string", "env.SOME_VAR", "expected a string, got an integer 1",
-         put("env", {"SOME_VAR": 1})),
-    case("an env name that is not a variable name", "env.1VAR",
-         "is not a valid environment variable name", put("env", {"1VAR": "x"})),
-    case("passenv given as one string", "passenv", "expected a list of strings, got a string",
-         put("passenv", "HOME")),
-    case("a passenv name that is not a variable name", "passenv[1]",
-         "'NOT-A-NAME' is not a valid environment variable name",
-         put("passenv", ["HOME", "NOT-A-NAME"])),
-    case("show given as one string", "show", "expected a list of strings, got a string",
-         put("show", "coverage")),
-    case("a show entry that is no package name", "show[1]", "'not a package' is not a package name",
-         put("show", ["coverage", "not a package"])),
+    case(
+        "an env value that is not a string",
+        "env.SOME_VAR",
+        "expected a string, got an integer 1",
+        put("env", {"SOME_VAR": 1}),
+    ),
+    case(
+        "an env name that is not a variable name",
+        "env.1VAR",
+        "is not a valid environment variable name",
+        put("env", {"1VAR": "x"}),
+    ),
+    case(
+        "passenv given as one string",
+        "passenv",
+        "expected a list of strings, got a string",
+        put("passenv", "HOME"),
+    ),
+    case(
+        "a passenv name that is not a variable name",
+        "passenv[1]",
+        "'NOT-A-NAME' is not a valid environment variable name",
+        put("passenv", ["HOME", "NOT-A-NAME"]),
+    ),
+    case(
+        "show given as one string",
+        "show",
+        "expected a list of strings, got a string",
+        put("show", "coverage"),
+    ),
+    case(
+        "a show entry that is no package name",
+        "show[1]",
+        "'not a package' is not a package name",
+        put("show", ["coverage", "not a package"]),
+    ),
     # unknown and missing keys
-    case("unknown top-level key suggests 'requirements'", "requirement",
-         "unknown key (did you mean 'requirements'?)", rename("requirements", "requirement")),
-    case("unknown top-level key suggests 'timeout'", "timout",
-         "unknown key (did you mean 'timeout'?)", rename("timeout", "timout")),
-    case("unknown key holding a line break stays on one line", "ti\\ntle", "unknown key",
-         put("ti\ntle", "x")),
+    case(
+        "unknown top-level key suggests 'requirements'",
+        "requirement",
+        "unknown key (did you mean 'requirements'?)",
+        rename("requirements", "requirement"),
+    ),
+    case(
+        "unknown top-level key suggests 'timeout'",
+        "timout",
+        "unknown key (did you mean 'timeout'?)",
+        rename("timeout", "timout"),
+    ),
+    case(
+        "unknown key holding a line break stays on one line",
+        "ti\\ntle",
+        "unknown key",
+        put("ti\ntle", "x"),
+    ),
     case("title is required", "title", "is required", drop("title")),
     case("description is required", "description", "is required", drop("description")),
     case("command is required", "command", "is required", drop("command")),
     case("signature is required", "signature", "is required", drop("signature")),
     # [project]
-    case("project given as a string", "project", "expected a table, got a string",
-         put("project", "package")),
-    case("unknown key in project suggests 'files'", "project.file",
-         "unknown key (did you mean 'files'?)", rename("project.files", "file")),
-    case("project name given as a number", "project.name", "expected a string, got an integer 1",
-         put("project.name", 1)),
-    case("project name that is no distribution name", "project.name",
-         "'my package' is not a valid distribution name", put("project.name", "my package")),
-    case("project files given as one string", "project.files",
-         "expected a list of strings, got a string", put("project.files", "../../package")),
-    case("project files as an empty list", "project.files", "must not be an empty list",
-         put("project.files", [])),
-    case("a project file that is not a string", "project.files[1]",
-         "expected a string, got an integer 5", put("project.files", ["../../package", 5])),
-    case("a project file that leaves the repository through '..'", "project.files[1]",
-         "'../../../outside/secret.py' leads outside the repository",
-         put("project.files", ["../../package", "../../../outside/secret.py"])),
-    case("a project file given as an absolute path", "project.files[0]",
-         "'/etc/hostname' is an absolute path", put("project.files", ["/etc/hostname"])),
-    case("a listed symlink in the scenario folder that points outside", "project.files[0]",
-         "'link.py' leads outside the repository", put("project.files", ["link.py"]),
-         setup=link_in_scenario),
-    case("an unlisted symlink in the scenario folder that points outside", "project.files",
-         "link.py", drop("project.files"), setup=link_in_scenario),
-    case("a symlink inside a listed folder that points outside", "project.files[0]",
-         "holds 'evil.py', a link out of the repository", setup=link_in_package),
-    case("a project file that does not exist", "project.files[1]",
-         "'../../missing.py' does not exist",
-         put("project.files", ["../../package", "../../missing.py"])),
-    case("the whole repository as a project file", "project.files[0]",
-         "'../..' is the whole repository", put("project.files", ["../.."])),
-    case("two project files with the same name", "project.files",
-         "value 'test.py' appears twice", put("project.files", ["../../test.py", "test.py"]),
-         setup=local_test_file),
-    case("editable install axis without project.name", "project.name",
-         "is required when the install axis has 'editable'", drop("project.name")),
+    case(
+        "project given as a string",
+        "project",
+        "expected a table, got a string",
+        put("project", "package"),
+    ),
+    case(
+        "unknown key in project suggests 'files'",
+        "project.file",
+        "unknown key (did you mean 'files'?)",
+        rename("project.files", "file"),
+    ),
+    case(
+        "project name given as a number",
+        "project.name",
+        "expected a string, got an integer 1",
+        put("project.name", 1),
+    ),
+    case(
+        "project name that is no distribution name",
+        "project.name",
+        "'my package' is not a valid distribution name",
+        put("project.name", "my package"),
+    ),
+    case(
+        "project files given as one string",
+        "project.files",
+        "expected a list of strings, got a string",
+        put("project.files", "../../package"),
+    ),
+    case(
+        "project files as an empty list",
+        "project.files",
+        "must not be an empty list",
+        put("project.files", []),
+    ),
+    case(
+        "a project file that is not a string",
+        "project.files[1]",
+        "expected a string, got an integer 5",
+        put("project.files", ["../../package", 5]),
+    ),
+    case(
+        "a project file that leaves the repository through '..'",
+        "project.files[1]",
+        "'../../../outside/secret.py' leads outside the repository",
+        put("project.files", ["../../package", "../../../outside/secret.py"]),
+    ),
+    case(
+        "a project file given as an absolute path",
+        "project.files[0]",
+        "'/etc/hostname' is an absolute path",
+        put("project.files", ["/etc/hostname"]),
+    ),
+    case(
+        "a listed symlink in the scenario folder that points outside",
+        "project.files[0]",
+        "'link.py' leads outside the repository",
+        put("project.files", ["link.py"]),
+        setup=link_in_scenario,
+    ),
+    case(
+        "an unlisted symlink in the scenario folder that points outside",
+        "project.files",
+        "link.py",
+        drop("project.files"),
+        setup=link_in_scenario,
+    ),
+    case(
+        "a symlink inside a listed folder that points outside",
+        "project.files[0]",
+        "holds 'evil.py', a link out of the repository",
+        setup=link_in_package,
+    ),
+    case(
+        "a project file that does not exist",
+        "project.files[1]",
+        "'../../missing.py' does not exist",
+        put("project.files", ["../../package", "../../missing.py"]),
+    ),
+    case(
+        "the whole repository as a project file",
+        "project.files[0]",
+        "'../..' is the whole repository",
+        put("project.files", ["../.."]),
+    ),
+    case(
+        "two project files with the same name",
+        "project.files",
+        "value 'test.py' appears twice",
+        put("project.files", ["../../test.py", "test.py"]),
+        setup=local_test_file,
+    ),
+    case(
+        "editable install axis without project.name",
+        "project.name",
+        "is required when the install axis has 'editable'",
+        drop("project.name"),
+    ),
     # [axes.*]: shape
     case("axes given as a list", "axes", "expected a table, got a list", put("axes", ["install"])),
-    case("an axis given as a string", "axes.install", "expected a table, got a string",
-         put("axes.install", "editable")),
-    case("unknown key in an axis suggests 'values'", "axes.install.value",
-         "unknown key (did you mean 'values'?)", rename("axes.install.values", "value")),
-    case("axis without kind", "axes.install.kind", "is required (one of install, version",
-         drop("axes.install.kind")),
-    case("axis kind given as a number", "axes.install.kind", "expected a string, got an integer",
-         put("axes.install.kind", 1)),
-    case("unknown axis kind suggests 'version'", "axes.sqlalchemy.kind",
-         "unknown kind 'verison' (did you mean 'version'?)",
-         put("axes.sqlalchemy.kind", "verison")),
-    case("axis without values", "axes.install.values", "is required",
-         drop("axes.install.values")),
-    case("axis name in capitals", "axes.Extra", "axis names are lower-case",
-         put("axes.Extra", {"kind": "flags", "values": {"x": []}})),
-    case("axis named 'flags' is reserved", "axes.flags", "'flags' is reserved",
-         put("axes.flags", {"kind": "flags", "values": {"x": []}})),
-    case("package on an axis that is not a version axis", "axes.install.package",
-         "only a version axis names a package", put("axes.install.package", "package")),
-    case("axis description given as a number", "axes.install.description", "expected a string",
-         put("axes.install.description", 1)),
+    case(
+        "an axis given as a string",
+        "axes.install",
+        "expected a table, got a string",
+        put("axes.install", "editable"),
+    ),
+    case(
+        "unknown key in an axis suggests 'values'",
+        "axes.install.value",
+        "unknown key (did you mean 'values'?)",
+        rename("axes.install.values", "value"),
+    ),
+    case(
+        "axis without kind",
+        "axes.install.kind",
+        "is required (one of install, version",
+        drop("axes.install.kind"),
+    ),
+    case(
+        "axis kind given as a number",
+        "axes.install.kind",
+        "expected a string, got an integer",
+        put("axes.install.kind", 1),
+    ),
+    case(
+        "unknown axis kind suggests 'version'",
+        "axes.sqlalchemy.kind",
+        "unknown kind 'verison' (did you mean 'version'?)",
+        put("axes.sqlalchemy.kind", "verison"),
+    ),
+    case("axis without values", "axes.install.values", "is required", drop("axes.install.values")),
+    case(
+        "axis name in capitals",
+        "axes.Extra",
+        "axis names are lower-case",
+        put("axes.Extra", {"kind": "flags", "values": {"x": []}}),
+    ),
+    case(
+        "axis named 'flags' is reserved",
+        "axes.flags",
+        "'flags' is reserved",
+        put("axes.flags", {"kind": "flags", "values": {"x": []}}),
+    ),
+    case(
+        "package on an axis that is not a version axis",
+        "axes.install.package",
+        "only a version axis names a package",
+        put("axes.install.package", "package"),
+    ),
+    case(
+        "axis description given as a number",
+        "axes.install.description",
+        "expected a string",
+        put("axes.install.description", 1),
+    ),
     # [axes.*]: values, per kind
-    case("install values given as a table", "axes.install.values", "expected a list, got a table",
-         put("axes.install.values", {"e": "editable"})),
-    case("install value that is no install mode suggests 'editable'", "axes.install.values[0]",
-         "'editabel' is not an install mode (editable or non-editable) (did you mean 'editable'?)",
-         put("axes.install.values", ["editabel", "non-editable"])),
-    case("version values written as TOML floats", "axes.sqlalchemy.values[0]",
-         "expected a string, got a number 1.4", put("axes.sqlalchemy.values", [1.4, 2.0])),
-    case("version values given as a number", "axes.sqlalchemy.values",
-         "expected a table of label = value, got an integer 2", put("axes.sqlalchemy.values", 2)),
-    case("version list label that is not a version", "axes.sqlalchemy.values[1]",
-         "'latest' is not a version; use a table",
-         put("axes.sqlalchemy.values", ["1.4", "latest"])),
-    case("version table with an invalid specifier", "axes.sqlalchemy.values.old",
-         "invalid version specifier '<<1.4'",
-         put("axes.sqlalchemy.values", {"old": "<<1.4", "new": ">=2"})),
-    case("version table with a bare version instead of a specifier", "axes.sqlalchemy.values.new",
-         "invalid version specifier '2.0'",
-         put("axes.sqlalchemy.values", {"old": "<1.4", "new": "2.0"})),
-    case("version table with a specifier that is not a string", "axes.sqlalchemy.values.old",
-         "expected a string, got a number 1.4", put("axes.sqlalchemy.values", {"old": 1.4})),
-    case("version package that is no package name", "axes.sqlalchemy.package",
-         "'sql alchemy' is not a package name", put("axes.sqlalchemy.package", "sql alchemy")),
-    case("date that does not exist", "axes.toolchain.values[0]",
-         "'2023-13-01' is not a date like 2023-12-10 or 'latest'",
-         put("axes.toolchain.values", ["2023-13-01", "latest"])),
-    case("date in the compact ISO form", "axes.toolchain.values[0]", "is not a date like",
-         put("axes.toolchain.values", ["20231210", "latest"])),
-    case("date values given as a table", "axes.toolchain.values", "expected a list, got a table",
-         put("axes.toolchain.values", {"old": "2023-12-10"})),
-    case("python axis values written as TOML floats", "axes.python.values[0]",
-         "expected a string, got a number 3.9", put("axes.python.values", [3.9, 3.12])),
-    case("python axis value that is no Python version", "axes.python.values[1]",
-         "'3.x' is not a Python version", put("axes.python.values", ["3.9", "3.x"])),
-    case("requirements axis values given as a list", "axes.extra.values",
-         "expected a table of label = value, got a list", put("axes.extra.values", ["flask"])),
-    case("requirements axis entry that is not a list", "axes.extra.values.flask",
-         "expected a list of requirements, got a string", put("axes.extra.values.flask", "flask")),
-    case("requirements axis entry that does not parse", "axes.extra.values.flask[0]",
-         "invalid requirement 'flask sqlalchemy'",
-         put("axes.extra.values.flask", ["flask sqlalchemy"])),
-    case("flags values that are not lists", "axes.warnings.values.on",
-         "expected a list of strings, got a string", put("axes.warnings.values.on", "-Wignore")),
-    case("flags values given as a list", "axes.warnings.values",
-         "expected a table of label = value, got a list", put("axes.warnings.values", ["-W"])),
-    case("a flag that is not a string", "axes.warnings.values.on[0]",
-         "expected a string, got an integer 1", put("axes.warnings.values.on", [1])),
-    case("env axis values that are not tables", "axes.core.values.sysmon",
-         "expected a table, got a string",
-         put("axes.core.values.sysmon", "COVERAGE_CORE=sysmon")),
-    case("env axis variable that is not a string", "axes.core.values.sysmon.COVERAGE_CORE",
-         "expected a string, got an integer 1", put("axes.core.values.sysmon.COVERAGE_CORE", 1)),
-    case("empty axis values (list)", "axes.install.values", "an axis needs at least one value",
-         put("axes.install.values", [])),
-    case("empty axis values (table)", "axes.warnings.values", "an axis needs at least one value",
-         put("axes.warnings.values", {})),
-    case("a value listed twice in one axis", "axes.sqlalchemy.values",
-         "value '1.4' appears twice", put("axes.sqlalchemy.values", ["1.4", "2.0", "1.4"])),
-    case("a list label with a space", "axes.sqlalchemy.values[1]",
-         "'2.0 beta' is not a valid label", put("axes.sqlalchemy.values", ["1.4", "2.0 beta"])),
-    case("a table label starting with '-'", "axes.warnings.values.-on",
-         "'-on' is not a valid label", put("axes.warnings.values", {"-on": [], "off": []})),
-    case("a table label holding a line break stays on one line", "axes.warnings.values.o\\nn",
-         "is not a valid label", put("axes.warnings.values", {"o\nn": []})),
+    case(
+        "install values given as a table",
+        "axes.install.values",
+        "expected a list, got a table",
+        put("axes.install.values", {"e": "editable"}),
+    ),
+    case(
+        "install value that is no install mode suggests 'editable'",
+        "axes.install.values[0]",
+        "'editabel' is not an install mode (editable or non-editable) (did you mean 'editable'?)",
+        put("axes.install.values", ["editabel", "non-editable"]),
+    ),
+    case(
+        "version values written as TOML floats",
+        "axes.sqlalchemy.values[0]",
+        "expected a string, got a number 1.4",
+        put("axes.sqlalchemy.values", [1.4, 2.0]),
+    ),
+    case(
+        "version values given as a number",
+        "axes.sqlalchemy.values",
+        "expected a table of label = value, got an integer 2",
+        put("axes.sqlalchemy.values", 2),
+    ),
+    case(
+        "version list label that is not a version",
+        "axes.sqlalchemy.values[1]",
+        "'latest' is not a version; use a table",
+        put("axes.sqlalchemy.values", ["1.4", "latest"]),
+    ),
+    case(
+        "version table with an invalid specifier",
+        "axes.sqlalchemy.values.old",
+        "invalid version specifier '<<1.4'",
+        put("axes.sqlalchemy.values", {"old": "<<1.4", "new": ">=2"}),
+    ),
+    case(
+        "version table with a bare version instead of a specifier",
+        "axes.sqlalchemy.values.new",
+        "invalid version specifier '2.0'",
+        put("axes.sqlalchemy.values", {"old": "<1.4", "new": "2.0"}),
+    ),
+    case(
+        "version table with a specifier that is not a string",
+        "axes.sqlalchemy.values.old",
+        "expected a string, got a number 1.4",
+        put("axes.sqlalchemy.values", {"old": 1.4}),
+    ),
+    case(
+        "version package that is no package name",
+        "axes.sqlalchemy.package",
+        "'sql alchemy' is not a package name",
+        put("axes.sqlalchemy.package", "sql alchemy"),
+    ),
+    case(
+        "date that does not exist",
+        "axes.toolchain.values[0]",
+        "'2023-13-01' is not a date like 2023-12-10 or 'latest'",
+        put("axes.toolchain.values", ["2023-13-01", "latest"]),
+    ),
+    case(
+        "date in the compact ISO form",
+        "axes.toolchain.values[0]",
+        "is not a date like",
+        put("axes.toolchain.values", ["20231210", "latest"]),
+    ),
+    case(
+        "date values given as a table",
+        "axes.toolchain.values",
+        "expected a list, got a table",
+        put("axes.toolchain.values", {"old": "2023-12-10"}),
+    ),
+    case(
+        "python axis values written as TOML floats",
+        "axes.python.values[0]",
+        "expected a string, got a number 3.9",
+        put("axes.python.values", [3.9, 3.12]),
+    ),
+    case(
+        "python axis value that is no Python version",
+        "axes.python.values[1]",
+        "'3.x' is not a Python version",
+        put("axes.python.values", ["3.9", "3.x"]),
+    ),
+    case(
+        "requirements axis values given as a list",
+        "axes.extra.values",
+        "expected a table of label = value, got a list",
+        put("axes.extra.values", ["flask"]),
+    ),
+    case(
+        "requirements axis entry that is not a list",
+        "axes.extra.values.flask",
+        "expected a list of requirements, got a string",
+        put("axes.extra.values.flask", "flask"),
+    ),
+    case(
+        "requirements axis entry that does not parse",
+        "axes.extra.values.flask[0]",
+        "invalid requirement 'flask sqlalchemy'",
+        put("axes.extra.values.flask", ["flask sqlalchemy"]),
+    ),
+    case(
+        "flags values that are not lists",
+        "axes.warnings.values.on",
+        "expected a list of strings, got a string",
+        put("axes.warnings.values.on", "-Wignore"),
+    ),
+    case(
+        "flags values given as a list",
+        "axes.warnings.values",
+        "expected a table of label = value, got a list",
+        put("axes.warnings.values", ["-W"]),
+    ),
+    case(
+        "a flag that is not a string",
+        "axes.warnings.values.on[0]",
+        "expected a string, got an integer 1",
+        put("axes.warnings.values.on", [1]),
+    ),
+    case(
+        "env axis values that are not tables",
+        "axes.core.values.sysmon",
+        "expected a table, got a string",
+        put("axes.core.values.sysmon", "COVERAGE_CORE=sysmon"),
+    ),
+    case(
+        "env axis variable that is not a string",
+        "axes.core.values.sysmon.COVERAGE_CORE",
+        "expected a string, got an integer 1",
+        put("axes.core.values.sysmon.COVERAGE_CORE", 1),
+    ),
+    case(
+        "empty axis values (list)",
+        "axes.install.values",
+        "an axis needs at least one value",
+        put("axes.install.values", []),
+    ),
+    case(
+        "empty axis values (table)",
+        "axes.warnings.values",
+        "an axis needs at least one value",
+        put("axes.warnings.values", {}),
+    ),
+    case(
+        "a value listed twice in one axis",
+        "axes.sqlalchemy.values",
+        "value '1.4' appears twice",
+        put("axes.sqlalchemy.values", ["1.4", "2.0", "1.4"]),
+    ),
+    case(
+        "a list label with a space",
+        "axes.sqlalchemy.values[1]",
+        "'2.0 beta' is not a valid label",
+        put("axes.sqlalchemy.values", ["1.4", "2.0 beta"]),
+    ),
+    case(
+        "a table label starting with '-'",
+        "axes.warnings.values.-on",
+        "'-on' is not a valid label",
+        put("axes.warnings.values", {"-on": [], "off": []}),
+    ),
+    case(
+        "a table label holding a line break stays on one line",
+        "axes.warnings.values.o\\nn",
+        "is not a valid label",
+        put("axes.warnings.values", {"o\nn": []}),
+    ),
     # [axes.*]: across axes
-    case("one package on two version axes", "axes.sa.package",
-         "'SQLAlchemy' already has the axis 'sqlalchemy'",
-         put("axes.sa", {"kind": "version", "package": "SQLAlchemy", "values": ["2.1"]})),
-    case("two install axes", "axes.mode", "a second install axis (first: 'install')",
-         put("axes.mode", {"kind": "install", "values": ["editable"]})),
-    case("two date axes", "axes.when", "a second date axis (first: 'toolchain')",
-         put("axes.when", {"kind": "date", "values": ["latest"]})),
-    case("two python axes", "axes.interpreter", "a second python axis (first: 'python')",
-         put("axes.interpreter", {"kind": "python", "values": ["3.10"]})),
+    case(
+        "one package on two version axes",
+        "axes.sa.package",
+        "'SQLAlchemy' already has the axis 'sqlalchemy'",
+        put("axes.sa", {"kind": "version", "package": "SQLAlchemy", "values": ["2.1"]}),
+    ),
+    case(
+        "two install axes",
+        "axes.mode",
+        "a second install axis (first: 'install')",
+        put("axes.mode", {"kind": "install", "values": ["editable"]}),
+    ),
+    case(
+        "two date axes",
+        "axes.when",
+        "a second date axis (first: 'toolchain')",
+        put("axes.when", {"kind": "date", "values": ["latest"]}),
+    ),
+    case(
+        "two python axes",
+        "axes.interpreter",
+        "a second python axis (first: 'python')",
+        put("axes.interpreter", {"kind": "python", "values": ["3.10"]}),
+    ),
     # [[exclude]]
-    case("exclude as one table, not an array of tables", "exclude",
-         "expected an array of tables ([[exclude]])", put("exclude", {"python": "3.9"})),
-    case("an exclusion that is not a table", "exclude[0]", "expected a table, got a string",
-         put("exclude", ["python=3.9"])),
-    case("exclusion naming an unknown axis suggests 'python'", "exclude[0].pyhton",
-         "names no axis (did you mean 'python'?)", put("exclude", [{"pyhton": "3.9"}])),
-    case("exclusion naming an unknown value suggests 'sysmon'", "exclude[0].core",
-         "'sysmom' is not a value of axis 'core' (default, sysmon) (did you mean 'sysmon'?)",
-         put("exclude", [{"python": "3.9", "core": "sysmom"}])),
-    case("exclusion with no axis keys", "exclude[0]",
-         "an exclusion with no axis would exclude every cell",
-         put("exclude", [{"reason": "everything"}])),
-    case("exclusion value given as a number", "exclude[0].python",
-         "expected a label or a list of labels, got a number 3.9",
-         put("exclude", [{"python": 3.9}])),
-    case("exclusion with an empty list", "exclude[0].python", "an empty list matches no cell",
-         put("exclude", [{"python": []}])),
-    case("exclusion reason that is not a string", "exclude[0].reason",
-         "expected a string, got an integer 1", put("exclude.0.reason", 1)),
-    case("exclusions that leave no cell", "exclude", "the exclusions leave no cell to run",
-         put("exclude", [{"install": ["editable", "non-editable"]}])),
+    case(
+        "exclude as one table, not an array of tables",
+        "exclude",
+        "expected an array of tables ([[exclude]])",
+        put("exclude", {"python": "3.9"}),
+    ),
+    case(
+        "an exclusion that is not a table",
+        "exclude[0]",
+        "expected a table, got a string",
+        put("exclude", ["python=3.9"]),
+    ),
+    case(
+        "exclusion naming an unknown axis suggests 'python'",
+        "exclude[0].pyhton",
+        "names no axis (did you mean 'python'?)",
+        put("exclude", [{"pyhton": "3.9"}]),
+    ),
+    case(
+        "exclusion naming an unknown value suggests 'sysmon'",
+        "exclude[0].core",
+        "'sysmom' is not a value of axis 'core' (default, sysmon) (did you mean 'sysmon'?)",
+        put("exclude", [{"python": "3.9", "core": "sysmom"}]),
+    ),
+    case(
+        "exclusion with no axis keys",
+        "exclude[0]",
+        "an exclusion with no axis would exclude every cell",
+        put("exclude", [{"reason": "everything"}]),
+    ),
+    case(
+        "exclusion value given as a number",
+        "exclude[0].python",
+        "expected a label or a list of labels, got a number 3.9",
+        put("exclude", [{"python": 3.9}]),
+    ),
+    case(
+        "exclusion with an empty list",
+        "exclude[0].python",
+        "an empty list matches no cell",
+        put("exclude", [{"python": []}]),
+    ),
+    case(
+        "exclusion reason that is not a string",
+        "exclude[0].reason",
+        "expected a string, got an integer 1",
+        put("exclude.0.reason", 1),
+    ),
+    case(
+        "exclusions that leave no cell",
+        "exclude",
+        "the exclusions leave no cell to run",
+        put("exclude", [{"install": ["editable", "non-editable"]}]),
+    ),
     # [[expect]]
-    case("expect as one table, not an array of tables", "expect",
-         "expected an array of tables ([[expect]])", put("expect", {"outcome": "passed"})),
-    case("an expectation that is not a table", "expect[0]", "expected a table, got a string",
-         put("expect", ["passed"])),
-    case("expectation naming an unknown axis suggests 'install'", "expect[1].instal",
-         "names no axis (did you mean 'install'?)", rename("expect.1.install", "instal")),
-    case("expectation naming an unknown value suggests 'editable'", "expect[1].install",
-         "'editble' is not a value of axis 'install' (editable, non-editable) "
-         "(did you mean 'editable'?)", put("expect.1.install", "editble")),
-    case("expectation label that is not a string", "expect[1].warnings",
-         "expected a string, got a boolean True", put("expect.1.warnings", [True])),
-    case("unknown outcome suggests 'reproduced'", "expect[1].outcome",
-         "unknown outcome 'reproduce' (one of passed, reproduced, failed, timeout, env-error, "
-         "unavailable) (did you mean 'reproduced'?)", put("expect.1.outcome", "reproduce")),
-    case("'not-run' cannot be expected", "expect[0].outcome", "unknown outcome 'not-run'",
-         put("expect.0.outcome", "not-run")),
-    case("expectation without outcome", "expect[1].outcome", "is required",
-         drop("expect.1.outcome")),
-    case("outcome given as a number", "expect[0].outcome", "expected a string, got an integer 0",
-         put("expect.0.outcome", 0)),
-    case("misspelt reason in an expectation suggests 'reason'", "expect[1].reasn",
-         "names no axis (did you mean 'reason'?)", put("expect.1.reasn", "why")),
-    case("two default expectations", "expect",
-         "more than one default expectation (a rule with no axis keys)",
-         put("expect", [{"outcome": "passed"}, {"outcome": "failed"}])),
-    case("contradictory expectations for one cell (found at expansion)", "expect",
-         "contradictory expectations for cell 'install=editable,sqlalchemy=1.4,"
-         "toolchain=2023-12-10,python=3.9,extra=plain,warnings=on,core=default': "
-         "failed and reproduced", put("expect", CONTRADICTION)),
+    case(
+        "expect as one table, not an array of tables",
+        "expect",
+        "expected an array of tables ([[expect]])",
+        put("expect", {"outcome": "passed"}),
+    ),
+    case(
+        "an expectation that is not a table",
+        "expect[0]",
+        "expected a table, got a string",
+        put("expect", ["passed"]),
+    ),
+    case(
+        "expectation naming an unknown axis suggests 'install'",
+        "expect[1].instal",
+        "names no axis (did you mean 'install'?)",
+        rename("expect.1.install", "instal"),
+    ),
+    case(
+        "expectation naming an unknown value suggests 'editable'",
+        "expect[1].install",
+        "'editble' is not a value of axis 'install' (editable, non-editable) "
+        "(did you mean 'editable'?)",
+        put("expect.1.install", "editble"),
+    ),
+    case(
+        "expectation label that is not a string",
+        "expect[1].warnings",
+        "expected a string, got a boolean True",
+        put("expect.1.warnings", [True]),
+    ),
+    case(
+        "unknown outcome suggests 'reproduced'",
+        "expect[1].outcome",
+        "unknown outcome 'reproduce' (one of passed, reproduced, failed, timeout, env-error, "
+        "unavailable) (did you mean 'reproduced'?)",
+        put("expect.1.outcome", "reproduce"),
+    ),
+    case(
+        "'not-run' cannot be expected",
+        "expect[0].outcome",
+        "unknown outcome 'not-run'",
+        put("expect.0.outcome", "not-run"),
+    ),
+    case(
+        "expectation without outcome", "expect[1].outcome", "is required", drop("expect.1.outcome")
+    ),
+    case(
+        "outcome given as a number",
+        "expect[0].outcome",
+        "expected a string, got an integer 0",
+        put("expect.0.outcome", 0),
+    ),
+    case(
+        "misspelt reason in an expectation suggests 'reason'",
+        "expect[1].reasn",
+        "names no axis (did you mean 'reason'?)",
+        put("expect.1.reasn", "why"),
+    ),
+    case(
+        "two default expectations",
+        "expect",
+        "more than one default expectation (a rule with no axis keys)",
+        put("expect", [{"outcome": "passed"}, {"outcome": "failed"}]),
+    ),
+    case(
+        "contradictory expectations for one cell (found at expansion)",
+        "expect",
+        "contradictory expectations for cell 'install=editable,sqlalchemy=1.4,"
+        "toolchain=2023-12-10,python=3.9,extra=plain,warnings=on,core=default': "
+        "failed and reproduced",
+        put("expect", CONTRADICTION),
+    ),
 ]
 
 
@@ -535,7 +985,8 @@ def test_catalogue_is_big_enough() -> None:
 
 @pytest.mark.parametrize("bad", CASES)
 def test_malformed_scenario_is_one_line_and_builds_nothing(
-        bad: Case, lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    bad: Case, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Each broken scenario: status 2, one line naming file, key and problem, nothing built."""
     doc = base()
     for edit in bad.edits:
@@ -550,36 +1001,50 @@ def test_malformed_scenario_is_one_line_and_builds_nothing(
     assert status == 2
     where = f"{PREFIX}{lab.toml()}: " + (f"{bad.key}: " if bad.key is not None else "")
     assert line.startswith(where), f"{line!r} does not start with {where!r}"
-    assert bad.problem in line[len(where):]
+    assert bad.problem in line[len(where) :]
 
 
 # -- command lines that must be refused ------------------------------------------------------
 
 
-@pytest.mark.parametrize(("args", "problem"), [
-    pytest.param(("--only", "instal=editable"),
-                 "--only instal=...: no axis 'instal' in demo (did you mean 'install'?)",
-                 id="--only with an unknown axis suggests 'install'"),
-    pytest.param(("--only", "install=editble"),
-                 "--only install=editble: 'editble' is not a value of axis 'install' "
-                 "(editable, non-editable) (did you mean 'editable'?)",
-                 id="--only with an unknown value suggests 'editable'"),
-    pytest.param(("--only", "install"), "--only 'install': expected AXIS=VALUE",
-                 id="--only without '='"),
-    pytest.param(("--only", "install="), "--only 'install=': expected AXIS=VALUE",
-                 id="--only with nothing after '='"),
-    pytest.param(("--jobs", "0"), "--jobs 0: must be at least 1", id="--jobs 0"),
-    pytest.param(("--jobs", "-3"), "--jobs -3: must be at least 1", id="--jobs negative"),
-    pytest.param(("--jobs", "many"), "invalid int value: 'many'", id="--jobs not a number"),
-    pytest.param(("--shard", "3/2"), "--shard '3/2': expected K/N with 1 <= K <= N",
-                 id="--shard 3/2, K beyond N"),
-    pytest.param(("--shard", "0/2"), "--shard '0/2': expected K/N", id="--shard 0/2"),
-    pytest.param(("--shard", "1-2"), "--shard '1-2': expected K/N", id="--shard without '/'"),
-    pytest.param(("--backend", "conda"), "invalid choice: 'conda'", id="--backend unknown"),
-])
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        pytest.param(
+            ("--only", "instal=editable"),
+            "--only instal=...: no axis 'instal' in demo (did you mean 'install'?)",
+            id="--only with an unknown axis suggests 'install'",
+        ),
+        pytest.param(
+            ("--only", "install=editble"),
+            "--only install=editble: 'editble' is not a value of axis 'install' "
+            "(editable, non-editable) (did you mean 'editable'?)",
+            id="--only with an unknown value suggests 'editable'",
+        ),
+        pytest.param(
+            ("--only", "install"), "--only 'install': expected AXIS=VALUE", id="--only without '='"
+        ),
+        pytest.param(
+            ("--only", "install="),
+            "--only 'install=': expected AXIS=VALUE",
+            id="--only with nothing after '='",
+        ),
+        pytest.param(("--jobs", "0"), "--jobs 0: must be at least 1", id="--jobs 0"),
+        pytest.param(("--jobs", "-3"), "--jobs -3: must be at least 1", id="--jobs negative"),
+        pytest.param(("--jobs", "many"), "invalid int value: 'many'", id="--jobs not a number"),
+        pytest.param(
+            ("--shard", "3/2"),
+            "--shard '3/2': expected K/N with 1 <= K <= N",
+            id="--shard 3/2, K beyond N",
+        ),
+        pytest.param(("--shard", "0/2"), "--shard '0/2': expected K/N", id="--shard 0/2"),
+        pytest.param(("--shard", "1-2"), "--shard '1-2': expected K/N", id="--shard without '/'"),
+        pytest.param(("--backend", "conda"), "invalid choice: 'conda'", id="--backend unknown"),
+    ],
+)
 def test_bad_option_is_one_line_and_builds_nothing(
-        args: tuple[str, ...], problem: str, lab: Lab,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    args: tuple[str, ...], problem: str, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Usage errors name the option and its value; the scenario itself is fine."""
     lab.write(to_toml(base()))
     status = lab.matrix(*args)
@@ -588,13 +1053,16 @@ def test_bad_option_is_one_line_and_builds_nothing(
     assert problem in line
 
 
-@pytest.mark.parametrize(("names", "problem"), [
-    pytest.param((NAME, NAME), "scenario 'demo' is named twice", id="a scenario named twice"),
-    pytest.param(("demoo",), "no scenario 'demoo' in ", id="an unknown scenario"),
-])
+@pytest.mark.parametrize(
+    ("names", "problem"),
+    [
+        pytest.param((NAME, NAME), "scenario 'demo' is named twice", id="a scenario named twice"),
+        pytest.param(("demoo",), "no scenario 'demoo' in ", id="an unknown scenario"),
+    ],
+)
 def test_bad_scenario_name_is_one_line_and_builds_nothing(
-        names: tuple[str, ...], problem: str, lab: Lab,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    names: tuple[str, ...], problem: str, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
     lab.write(to_toml(base()))
     status = lab.matrix(names=names)
     line = error_line(capsys, lab)
@@ -603,7 +1071,8 @@ def test_bad_scenario_name_is_one_line_and_builds_nothing(
 
 
 def test_unknown_scenario_suggests_the_close_one(
-        lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The did-you-mean is worth its own assertion: it is the whole point of the message."""
     lab.write(to_toml(base()))
     lab.write(to_toml(base()), name="other")
@@ -639,8 +1108,7 @@ def test_quiet_error_is_exactly_one_line(lab: Lab, capsys: pytest.CaptureFixture
     assert err == f"{PREFIX}{lab.toml()}: timeout: must be more than 0 seconds, got 0\n"
 
 
-def test_existing_results_are_left_untouched(
-        lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+def test_existing_results_are_left_untouched(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     """A bad scenario must not rewrite (or lock, or log into) the results of an earlier run."""
     lab.results.mkdir()
     old = lab.results / f"{NAME}.json"
@@ -659,7 +1127,8 @@ def test_existing_results_are_left_untouched(
 
 
 def test_one_bad_scenario_stops_every_scenario(
-        lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
     """All scenarios are checked before the first venv, so a good one does not run alone."""
     lab.write(to_toml(base()), name="a-good")
     broken = copy.deepcopy(base())
@@ -669,12 +1138,12 @@ def test_one_bad_scenario_stops_every_scenario(
     assert lab.matrix(names=()) == 2
 
     line = error_line(capsys, lab)
-    assert line == (f"{PREFIX}{lab.toml('z-bad')}: axes.install.values: "
-                    "value 'editable' appears twice")
+    assert line == (
+        f"{PREFIX}{lab.toml('z-bad')}: axes.install.values: value 'editable' appears twice"
+    )
 
 
-def test_plan_command_reports_the_same_line(
-        lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_command_reports_the_same_line(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
     """``plan`` reads scenarios through the same validation as ``matrix``."""
     lab.write(to_toml({**base(), "timout": 30}))
     assert main(["--root", str(lab.repo), "plan", NAME]) == 2

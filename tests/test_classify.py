@@ -15,18 +15,28 @@ def record(returncode: int | None, output: str = "", timed_out: bool = False) ->
     return model.RunRecord(returncode, timed_out, output, 1.0, "log")
 
 
-@pytest.mark.parametrize(("run", "expected"), [
-    (record(0), model.Outcome.PASSED),
-    (record(1, "E   AssertionError: Type <class 'object'> is already registered"),
-     model.Outcome.REPRODUCED),
-    (record(0, "AssertionError: Type <class 'object'> is already registered"),
-     model.Outcome.REPRODUCED),
-    (record(1, "ImportError: no module named sqlalchemy"), model.Outcome.FAILED),
-    (record(2, "AssertionError: Type <class 'int'> is already registered"), model.Outcome.FAILED),
-    (record(None, "partial output", timed_out=True), model.Outcome.TIMEOUT),
-    (record(-9), model.Outcome.FAILED),
-    (record(None), model.Outcome.FAILED),
-])
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        (record(0), model.Outcome.PASSED),
+        (
+            record(1, "E   AssertionError: Type <class 'object'> is already registered"),
+            model.Outcome.REPRODUCED,
+        ),
+        (
+            record(0, "AssertionError: Type <class 'object'> is already registered"),
+            model.Outcome.REPRODUCED,
+        ),
+        (record(1, "ImportError: no module named sqlalchemy"), model.Outcome.FAILED),
+        (
+            record(2, "AssertionError: Type <class 'int'> is already registered"),
+            model.Outcome.FAILED,
+        ),
+        (record(None, "partial output", timed_out=True), model.Outcome.TIMEOUT),
+        (record(-9), model.Outcome.FAILED),
+        (record(None), model.Outcome.FAILED),
+    ],
+)
 def test_outcomes(run: model.RunRecord, expected: model.Outcome) -> None:
     assert classify.classify(run, SIGNATURE)[0] is expected
 

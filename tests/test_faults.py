@@ -59,8 +59,14 @@ elif mode == "slow":
 """
 
 
-def scenario_toml(modes: list[str], *, requirements: str = "[]", extra: str = "",
-                  timeout: float = 60, env: str = "{}") -> str:
+def scenario_toml(
+    modes: list[str],
+    *,
+    requirements: str = "[]",
+    extra: str = "",
+    timeout: float = 60,
+    env: str = "{}",
+) -> str:
     values = ", ".join(f'{m} = {{ MODE = "{m}" }}' for m in modes)
     return f"""
 title = "probe"
@@ -81,13 +87,29 @@ values = {{ {values} }}
 """
 
 
-def lab(repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
-        ) -> subprocess.CompletedProcess[str]:
+def lab(
+    repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe", "--quiet",
-         "--store", str(repo / "store"), *args],
-        capture_output=True, text=True, env=env or dict(os.environ), timeout=timeout,
-        check=False)
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(repo),
+            "matrix",
+            "probe",
+            "--quiet",
+            "--store",
+            str(repo / "store"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env or dict(os.environ),
+        timeout=timeout,
+        check=False,
+    )
 
 
 def outcomes(repo: Path) -> dict[str, str]:
@@ -119,8 +141,9 @@ values = { none = [], missing = ["buglab-no-such-package-0000"] }
 kind = "python"
 values = ["3.11", "3.99"]
 """
-    repo = make_repo(tmp_path, "probe", scenario_toml(["pass", "bug"], extra=extra),
-                     {"probe.py": PROBE})
+    repo = make_repo(
+        tmp_path, "probe", scenario_toml(["pass", "bug"], extra=extra), {"probe.py": PROBE}
+    )
     done = lab(repo)
     assert done.returncode == 0, done.stderr
     found = results(repo)["cells"]
@@ -137,8 +160,9 @@ values = ["3.11", "3.99"]
 
 
 def test_unreachable_index_is_an_env_error_not_a_hang(tmp_path: Path) -> None:
-    repo = make_repo(tmp_path, "probe", scenario_toml(["pass"], requirements='["six"]'),
-                     {"probe.py": PROBE})
+    repo = make_repo(
+        tmp_path, "probe", scenario_toml(["pass"], requirements='["six"]'), {"probe.py": PROBE}
+    )
     env = {**os.environ, "BUGLAB_INDEX_URL": "http://127.0.0.1:9/simple"}
     start = time.monotonic()
     lab(repo, env=env)
@@ -155,17 +179,26 @@ kind = "install"
 values = ["editable", "non-editable"]
 """
     toml = scenario_toml(["pass"], extra=extra).replace(
-        'files = ["probe.py"]', 'name = "broken"\nfiles = ["probe.py", "pyproject.toml", '
-        '"backend.py"]')
-    pyproject = ('[build-system]\nrequires = []\nbuild-backend = "backend"\n'
-                 'backend-path = ["."]\n[project]\nname = "broken"\nversion = "0"\n')
+        'files = ["probe.py"]',
+        'name = "broken"\nfiles = ["probe.py", "pyproject.toml", "backend.py"]',
+    )
+    pyproject = (
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+        'backend-path = ["."]\n[project]\nname = "broken"\nversion = "0"\n'
+    )
     backend = "def __getattr__(name):\n    raise RuntimeError('this build always fails')\n"
-    repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE, "pyproject.toml": pyproject,
-                                               "backend.py": backend})
+    repo = make_repo(
+        tmp_path,
+        "probe",
+        toml,
+        {"probe.py": PROBE, "pyproject.toml": pyproject, "backend.py": backend},
+    )
     lab(repo)
     found = outcomes(repo)
-    assert found == {"mode=pass,install=editable": "env-error",
-                     "mode=pass,install=non-editable": "passed"}
+    assert found == {
+        "mode=pass,install=editable": "env-error",
+        "mode=pass,install=non-editable": "passed",
+    }
 
 
 # -- run faults ------------------------------------------------------------------------------
@@ -173,14 +206,22 @@ values = ["editable", "non-editable"]
 
 def test_hostile_commands_are_classified_and_leave_nothing_behind(tmp_path: Path) -> None:
     pids = tmp_path / "pids"
-    toml = scenario_toml(["pass", "other", "hang", "flood", "rmcwd", "signal"], timeout=8,
-                         env=f'{{ PIDS = "{pids}" }}')
+    toml = scenario_toml(
+        ["pass", "other", "hang", "flood", "rmcwd", "signal"],
+        timeout=8,
+        env=f'{{ PIDS = "{pids}" }}',
+    )
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
     done = lab(repo, "--jobs", "2")
     assert done.returncode == 0, done.stderr
-    assert outcomes(repo) == {"mode=pass": "passed", "mode=other": "failed",
-                              "mode=hang": "timeout", "mode=flood": "passed",
-                              "mode=rmcwd": "passed", "mode=signal": "failed"}
+    assert outcomes(repo) == {
+        "mode=pass": "passed",
+        "mode=other": "failed",
+        "mode=hang": "timeout",
+        "mode=flood": "passed",
+        "mode=rmcwd": "passed",
+        "mode=signal": "failed",
+    }
     for pid in (int(p.name) for p in pids.iterdir()):
         assert not alive(pid), f"process {pid} outlived its cell"
     cells = {c["id"]: c for c in results(repo)["cells"]}
@@ -196,14 +237,23 @@ def test_hostile_caller_environment_changes_nothing(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, "probe", scenario_toml(["pass", "bug"]), {"probe.py": PROBE})
     hostile = tmp_path / "hostile"
     hostile.mkdir()
-    (hostile / "sitecustomize.py").write_text("import sys\nprint('SITECUSTOMIZE-RAN', file=sys.stderr)\n")
+    (hostile / "sitecustomize.py").write_text(
+        "import sys\nprint('SITECUSTOMIZE-RAN', file=sys.stderr)\n"
+    )
     inherited = os.environ.get("PYTHONPATH")  # the lab itself must still import
     pythonpath = os.pathsep.join(p for p in (str(hostile), inherited) if p)
-    env = {**os.environ, "PYTHONPATH": pythonpath, "PYTEST_ADDOPTS": "--bogus",
-           "COVERAGE_PROCESS_START": "/nonexistent", "PIP_INDEX_URL": "http://127.0.0.1:9/",
-           "VIRTUAL_ENV": "/nonexistent", "MY_API_TOKEN": "hunter2-token",
-           "DB_PASSWORD": "hunter2-pw", "AWS_SECRET_ACCESS_KEY": "hunter2-secret",
-           "SIGNING_KEY": "hunter2-key"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": pythonpath,
+        "PYTEST_ADDOPTS": "--bogus",
+        "COVERAGE_PROCESS_START": "/nonexistent",
+        "PIP_INDEX_URL": "http://127.0.0.1:9/",
+        "VIRTUAL_ENV": "/nonexistent",
+        "MY_API_TOKEN": "hunter2-token",
+        "DB_PASSWORD": "hunter2-pw",
+        "AWS_SECRET_ACCESS_KEY": "hunter2-secret",
+        "SIGNING_KEY": "hunter2-key",
+    }
     assert lab(repo, env=env).returncode == 0
     assert outcomes(repo) == {"mode=pass": "passed", "mode=bug": "reproduced"}
     for log in (repo / "results" / "logs").rglob("*.log"):
@@ -223,9 +273,24 @@ def test_interrupted_run_keeps_finished_cells_and_resumes(tmp_path: Path) -> Non
     toml = scenario_toml(modes, env=f'{{ SLEEP_FILE = "{sleep}" }}')
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
     process = subprocess.Popen(
-        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe", "--quiet",
-         "--store", str(repo / "store"), "--jobs", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(repo),
+            "matrix",
+            "probe",
+            "--quiet",
+            "--store",
+            str(repo / "store"),
+            "--jobs",
+            "3",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     logs = repo / "results" / "logs" / "probe"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -237,8 +302,11 @@ def test_interrupted_run_keeps_finished_cells_and_resumes(tmp_path: Path) -> Non
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
-    assert outcomes(repo) == {"mode=pass": "passed", "mode=bug": "reproduced",
-                              "mode=slow": "not-run"}
+    assert outcomes(repo) == {
+        "mode=pass": "passed",
+        "mode=bug": "reproduced",
+        "mode=slow": "not-run",
+    }
     assert not list((repo / "results").glob(".*.tmp"))
     # --resume keeps the two finished cells and runs only the third
     sleep.write_text("0")
@@ -262,18 +330,38 @@ def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
         "def __getattr__(name):\n"
         "    return getattr(_b, name)\n"
     )
-    pyproject = ('[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "backend"\n'
-                 'backend-path = ["."]\n[project]\nname = "slowpkg"\nversion = "0"\n'
-                 '[tool.setuptools]\npy-modules = ["probe"]\n')
+    pyproject = (
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "backend"\n'
+        'backend-path = ["."]\n[project]\nname = "slowpkg"\nversion = "0"\n'
+        '[tool.setuptools]\npy-modules = ["probe"]\n'
+    )
     extra = '\n[axes.install]\nkind = "install"\nvalues = ["editable"]\n'
     toml = scenario_toml(["pass"], extra=extra).replace(
-        'files = ["probe.py"]', 'name = "slowpkg"\nfiles = ["probe.py", "pyproject.toml", '
-        '"backend.py"]')
-    repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE, "pyproject.toml": pyproject,
-                                               "backend.py": backend})
+        'files = ["probe.py"]',
+        'name = "slowpkg"\nfiles = ["probe.py", "pyproject.toml", "backend.py"]',
+    )
+    repo = make_repo(
+        tmp_path,
+        "probe",
+        toml,
+        {"probe.py": PROBE, "pyproject.toml": pyproject, "backend.py": backend},
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe", "--quiet",
-         "--store", str(repo / "store")], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(repo),
+            "matrix",
+            "probe",
+            "--quiet",
+            "--store",
+            str(repo / "store"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     venvs = repo / "store" / "venvs"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (venvs.exists() and any(venvs.iterdir())):
@@ -293,15 +381,28 @@ def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
 def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:
     toml = scenario_toml(["pass", "bug", "other"], requirements='["six"]')
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
-    argv = [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe",
-            "--store", str(repo / "store"), "--quiet"]
+    argv = [
+        sys.executable,
+        "-m",
+        "buglab",
+        "--root",
+        str(repo),
+        "matrix",
+        "probe",
+        "--store",
+        str(repo / "store"),
+        "--quiet",
+    ]
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out1, out2 = first.communicate(timeout=300), second.communicate(timeout=300)
     assert first.returncode == second.returncode == 0, (out1, out2)
     assert "waiting for" in out1[1] + out2[1]
-    assert outcomes(repo) == {"mode=pass": "passed", "mode=bug": "reproduced",
-                              "mode=other": "failed"}
+    assert outcomes(repo) == {
+        "mode=pass": "passed",
+        "mode=bug": "reproduced",
+        "mode=other": "failed",
+    }
     links = [p for p in (repo / "store" / "venvs").iterdir() if p.is_symlink()]
     folders = [p for p in (repo / "store" / "venvs").iterdir() if not p.is_symlink()]
     assert len(links) == len(folders) == 1

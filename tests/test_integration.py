@@ -26,11 +26,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("store")
 
 
-def lab(*args: str, root: Path = ROOT, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "buglab", "--root", str(root), *args],
-                          capture_output=True, text=True, env=env or dict(os.environ),
-                          timeout=900, check=False)
+def lab(
+    *args: str, root: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "buglab", "--root", str(root), *args],
+        capture_output=True,
+        text=True,
+        env=env or dict(os.environ),
+        timeout=900,
+        check=False,
+    )
 
 
 def cells(results: Path, name: str = SEED) -> dict[str, dict[str, Any]]:
@@ -38,15 +44,29 @@ def cells(results: Path, name: str = SEED) -> dict[str, dict[str, Any]]:
     return {c["id"]: c for c in data["cells"]}
 
 
-def seed_id(install: str, toolchain: str, warnings: str, coverage: str = "on",
-            sqlalchemy: str = "2.0") -> str:
-    return (f"install={install},sqlalchemy={sqlalchemy},toolchain={toolchain},"
-            f"warnings={warnings},coverage={coverage}")
+def seed_id(
+    install: str, toolchain: str, warnings: str, coverage: str = "on", sqlalchemy: str = "2.0"
+) -> str:
+    return (
+        f"install={install},sqlalchemy={sqlalchemy},toolchain={toolchain},"
+        f"warnings={warnings},coverage={coverage}"
+    )
 
 
 def test_seed_reproduces_and_passes_on_both_toolchains(store: Path, tmp_path: Path) -> None:
-    done = lab("matrix", SEED, "--only", "sqlalchemy=2.0", "--only", "coverage=on",
-               "--store", str(store), "--results", str(tmp_path), "--quiet")
+    done = lab(
+        "matrix",
+        SEED,
+        "--only",
+        "sqlalchemy=2.0",
+        "--only",
+        "coverage=on",
+        "--store",
+        str(store),
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     found = cells(tmp_path)
     assert len(found) == 8
@@ -62,11 +82,22 @@ def test_seed_reproduces_and_passes_on_both_toolchains(store: Path, tmp_path: Pa
     assert (tmp_path / f"{SEED}.md").read_text().count("🐛") >= 2
 
 
-def test_series_without_a_release_by_the_date_is_unavailable(store: Path, tmp_path: Path
-                                                              ) -> None:
-    done = lab("matrix", SEED, "--only", "sqlalchemy=2.1", "--only", "toolchain=2023-12-10",
-               "--only", "install=non-editable", "--store", str(store), "--results",
-               str(tmp_path), "--quiet")
+def test_series_without_a_release_by_the_date_is_unavailable(store: Path, tmp_path: Path) -> None:
+    done = lab(
+        "matrix",
+        SEED,
+        "--only",
+        "sqlalchemy=2.1",
+        "--only",
+        "toolchain=2023-12-10",
+        "--only",
+        "install=non-editable",
+        "--store",
+        str(store),
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     found = cells(tmp_path)
     assert {c["outcome"] for c in found.values()} == {"unavailable"}
@@ -85,15 +116,27 @@ def copy_seed(tmp_path: Path) -> Path:
 def test_changing_one_axis_value_rebuilds_only_those_venvs(tmp_path: Path) -> None:
     repo = copy_seed(tmp_path)
     store = tmp_path / "store"
-    select = ["--only", "sqlalchemy=2.0", "--only", "warnings=on", "--only", "coverage=on",
-              "--store", str(store), "--quiet"]
+    select = [
+        "--only",
+        "sqlalchemy=2.0",
+        "--only",
+        "warnings=on",
+        "--only",
+        "coverage=on",
+        "--store",
+        str(store),
+        "--quiet",
+    ]
     assert lab("matrix", SEED, *select, root=repo).returncode == 0
     first = {k: c["venv"] for k, c in cells(repo / "results").items()}
     before = {p.name: p.stat().st_ino for p in (store / "venvs").iterdir() if p.is_symlink()}
     assert set(before) == set(first.values()) and len(before) == 4
     toml = repo / "scenarios" / SEED / "scenario.toml"
-    toml.write_text(toml.read_text().replace('"2023-12-10", "latest"', '"2023-12-09", "latest"')
-                    .replace('toolchain = "2023-12-10"', 'toolchain = "2023-12-09"'))
+    toml.write_text(
+        toml.read_text()
+        .replace('"2023-12-10", "latest"', '"2023-12-09", "latest"')
+        .replace('toolchain = "2023-12-10"', 'toolchain = "2023-12-09"')
+    )
     second = lab("matrix", SEED, *select, root=repo)
     assert second.returncode == 0, second.stderr
     then = {k: c["venv"] for k, c in cells(repo / "results").items()}
@@ -108,11 +151,30 @@ def test_changing_one_axis_value_rebuilds_only_those_venvs(tmp_path: Path) -> No
 
 
 def test_virtualenv_backend_reproduces_too(tmp_path: Path) -> None:
-    done = lab("matrix", SEED, "--backend", "virtualenv", "--only", "sqlalchemy=2.0",
-               "--only", "toolchain=2023-12-10", "--only", "coverage=on", "--only",
-               "warnings=on", "--store", str(tmp_path / "store"), "--results", str(tmp_path),
-               "--quiet", "--jobs", "2")
+    done = lab(
+        "matrix",
+        SEED,
+        "--backend",
+        "virtualenv",
+        "--only",
+        "sqlalchemy=2.0",
+        "--only",
+        "toolchain=2023-12-10",
+        "--only",
+        "coverage=on",
+        "--only",
+        "warnings=on",
+        "--store",
+        str(tmp_path / "store"),
+        "--results",
+        str(tmp_path),
+        "--quiet",
+        "--jobs",
+        "2",
+    )
     assert done.returncode == 0, done.stderr
     outcome = {k: v["outcome"] for k, v in cells(tmp_path).items()}
-    assert outcome == {seed_id("editable", "2023-12-10", "on"): "reproduced",
-                       seed_id("non-editable", "2023-12-10", "on"): "passed"}
+    assert outcome == {
+        seed_id("editable", "2023-12-10", "on"): "reproduced",
+        seed_id("non-editable", "2023-12-10", "on"): "passed",
+    }

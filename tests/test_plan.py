@@ -18,8 +18,12 @@ def test_seed_expands_to_48_cells_in_12_venvs(seed: model.Scenario) -> None:
 def test_flags_land_where_the_placeholder_stands(seed: model.Scenario) -> None:
     cell = plan.expand(seed)[0]
     assert cell.id == "install=editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"
-    assert cell.argv == ("pytest", "-Wignore:XXX:sqlalchemy.exc.SADeprecationWarning",
-                         "--cov=package.module", "test.py")
+    assert cell.argv == (
+        "pytest",
+        "-Wignore:XXX:sqlalchemy.exc.SADeprecationWarning",
+        "--cov=package.module",
+        "test.py",
+    )
 
 
 def test_venv_spec_carries_the_venv_axes_only(seed: model.Scenario) -> None:
@@ -36,12 +40,18 @@ def test_venv_spec_carries_the_venv_axes_only(seed: model.Scenario) -> None:
 
 def test_expectations_follow_the_rules(seed: model.Scenario) -> None:
     by_id = {c.id: c.expected for c in plan.expand(seed)}
-    assert by_id["install=editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"] \
+    assert (
+        by_id["install=editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"]
         is model.Outcome.REPRODUCED
-    assert by_id["install=non-editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,"
-                 "coverage=on"] is model.Outcome.PASSED
-    assert by_id["install=editable,sqlalchemy=2.1,toolchain=2023-12-10,warnings=off,"
-                 "coverage=off"] is model.Outcome.UNAVAILABLE
+    )
+    assert (
+        by_id["install=non-editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"]
+        is model.Outcome.PASSED
+    )
+    assert (
+        by_id["install=editable,sqlalchemy=2.1,toolchain=2023-12-10,warnings=off,coverage=off"]
+        is model.Outcome.UNAVAILABLE
+    )
 
 
 def test_only_keeps_matching_cells(seed: model.Scenario) -> None:
@@ -52,11 +62,14 @@ def test_only_keeps_matching_cells(seed: model.Scenario) -> None:
     assert all(c.label_map["install"] == "editable" for c in kept)
 
 
-@pytest.mark.parametrize(("only", "message"), [
-    (["instal=editable"], "did you mean 'install'"),
-    (["install=editabel"], "did you mean 'editable'"),
-    (["install"], "expected AXIS=VALUE"),
-])
+@pytest.mark.parametrize(
+    ("only", "message"),
+    [
+        (["instal=editable"], "did you mean 'install'"),
+        (["install=editabel"], "did you mean 'editable'"),
+        (["install"], "expected AXIS=VALUE"),
+    ],
+)
 def test_bad_only_is_a_usage_error(seed: model.Scenario, only: list[str], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         plan.Selection.parse(only).validate([seed])

@@ -18,8 +18,13 @@ def py(code: str) -> list[str]:
 
 
 def test_exit_status_and_output(tmp_path: Path) -> None:
-    done = proc.run(py("print('hi'); raise SystemExit(3)"), cwd=tmp_path, env=ENV, timeout=30,
-                    log=tmp_path / "log")
+    done = proc.run(
+        py("print('hi'); raise SystemExit(3)"),
+        cwd=tmp_path,
+        env=ENV,
+        timeout=30,
+        log=tmp_path / "log",
+    )
     assert (done.returncode, done.timed_out, done.output.strip()) == (3, False, "hi")
     assert (tmp_path / "log").read_text().strip() == "hi"
 
@@ -56,8 +61,10 @@ def test_daemon_left_behind_by_a_passing_command_is_killed(tmp_path: Path) -> No
 
 
 def test_huge_output_is_capped_but_the_end_is_kept(tmp_path: Path) -> None:
-    code = ("import sys\nchunk = 'x' * 1023 + '\\n'\n"
-            "for _ in range(1_100_000): sys.stdout.write(chunk)\nprint('THE END')\n")
+    code = (
+        "import sys\nchunk = 'x' * 1023 + '\\n'\n"
+        "for _ in range(1_100_000): sys.stdout.write(chunk)\nprint('THE END')\n"
+    )
     done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=120, log=tmp_path / "log")
     assert done.returncode == 0
     size = (tmp_path / "log").stat().st_size
@@ -67,22 +74,34 @@ def test_huge_output_is_capped_but_the_end_is_kept(tmp_path: Path) -> None:
 
 
 def test_exit_by_signal(tmp_path: Path) -> None:
-    done = proc.run(py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
-                    cwd=tmp_path, env=ENV, timeout=30, log=tmp_path / "log")
+    done = proc.run(
+        py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
+        cwd=tmp_path,
+        env=ENV,
+        timeout=30,
+        log=tmp_path / "log",
+    )
     assert done.returncode == -9
 
 
 def test_missing_program_is_reported_not_raised(tmp_path: Path) -> None:
-    done = proc.run(["no-such-program-here"], cwd=tmp_path, env=ENV, timeout=5,
-                    log=tmp_path / "log")
+    done = proc.run(
+        ["no-such-program-here"], cwd=tmp_path, env=ENV, timeout=5, log=tmp_path / "log"
+    )
     assert done.returncode is None and "could not start" in done.start_error
 
 
 def test_cancel_stops_a_running_process(tmp_path: Path) -> None:
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
-    done = proc.run(py("import time; time.sleep(600)"), cwd=tmp_path, env=ENV, timeout=60,
-                    log=tmp_path / "log", cancel=cancel)
+    done = proc.run(
+        py("import time; time.sleep(600)"),
+        cwd=tmp_path,
+        env=ENV,
+        timeout=60,
+        log=tmp_path / "log",
+        cancel=cancel,
+    )
     assert done.cancelled and done.seconds < 10
 
 

@@ -31,8 +31,12 @@ from buglab.errors import ScenarioError
 SRC = Path(__file__).resolve().parent.parent / "src"
 NOWHERE = Path("/nonexistent/repo")
 #: modest, and no example database in the work tree (nothing on disk beyond a temp folder)
-SETTINGS = settings(max_examples=100, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.filter_too_much])
+SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.filter_too_much],
+)
 
 #: label pools per kind; every label is valid in scenario.toml, and distinct labels of one axis
 #: always give distinct payloads (so distinct venvs for the kinds that shape one)
@@ -81,17 +85,23 @@ def specs(draw: st.DrawFn) -> Spec:
     axes = []
     for i, kind in enumerate(kinds):
         pool = LABELS[kind]
-        labels = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=min(4, len(pool)),
-                               unique=True))
+        labels = draw(
+            st.lists(st.sampled_from(pool), min_size=1, max_size=min(4, len(pool)), unique=True)
+        )
         name = "install" if kind is model.AxisKind.INSTALL else f"{kind.value}{i}"
         axes.append(AxisSpec(name, kind, tuple(labels)))
     rules = []
     for _ in range(draw(st.integers(0, 3))):
         chosen = draw(st.lists(st.sampled_from(axes), min_size=1, unique=True))
-        rules.append(tuple(
-            (a.name, frozenset(draw(st.lists(st.sampled_from(a.labels), min_size=1, unique=True))))
-            for a in chosen
-        ))
+        rules.append(
+            tuple(
+                (
+                    a.name,
+                    frozenset(draw(st.lists(st.sampled_from(a.labels), min_size=1, unique=True))),
+                )
+                for a in chosen
+            )
+        )
     return Spec(tuple(axes), tuple(rules))
 
 
@@ -134,8 +144,11 @@ def template() -> model.Scenario:
 def build(spec: Spec) -> model.Scenario:
     """The Scenario that scenario.load makes of the spec as TOML (a property checks it)."""
     axes = tuple(
-        model.Axis(a.name, a.kind, tuple(model.AxisValue(label, _payload(a, i, label))
-                                         for label in a.labels))
+        model.Axis(
+            a.name,
+            a.kind,
+            tuple(model.AxisValue(label, _payload(a, i, label)) for label in a.labels),
+        )
         for i, a in enumerate(spec.axes)
     )
     excludes = tuple(model.Rule(conditions) for conditions in spec.excludes)
@@ -150,8 +163,11 @@ def to_toml(spec: Spec) -> str:
             lines += [f'package = "pkg{i}"', f"values = {json.dumps(list(a.labels))}"]
         elif a.kind in (model.AxisKind.FLAGS, model.AxisKind.ENV):
             payloads = {label: _payload(a, i, label) for label in a.labels}
-            values = {label: list(p.argv) if isinstance(p, model.Flags) else dict(p.variables)
-                      for label, p in payloads.items() if isinstance(p, (model.Flags, model.Env))}
+            values = {
+                label: list(p.argv) if isinstance(p, model.Flags) else dict(p.variables)
+                for label, p in payloads.items()
+                if isinstance(p, (model.Flags, model.Env))
+            }
             body = ", ".join(f"{json.dumps(k)} = {_inline(v)}" for k, v in values.items())
             lines.append(f"values = {{ {body} }}")
         else:
@@ -275,8 +291,9 @@ def test_toml_text_and_model_values_expand_alike(spec: Spec) -> None:
         (folder / "scenario.toml").write_text(to_toml(spec), encoding="utf-8")
         loaded = scenario.load(folder / "scenario.toml", Path(tmp))
     direct = build(spec)
-    assert [(a.name, a.kind, a.values) for a in loaded.axes] == \
-        [(a.name, a.kind, a.values) for a in direct.axes]
+    assert [(a.name, a.kind, a.values) for a in loaded.axes] == [
+        (a.name, a.kind, a.values) for a in direct.axes
+    ]
     assert loaded.excludes == direct.excludes
     if expected_count(spec) > 0:
         from_text, from_model = plan.expand(loaded), plan.expand(direct)
@@ -295,8 +312,9 @@ def only_items(draw: st.DrawFn, spec: Spec) -> list[str]:
     items = []
     for _ in range(draw(st.integers(0, 3))):
         axis = draw(st.sampled_from(sorted(pools)))
-        values = draw(st.lists(st.sampled_from((*pools[axis], "bogus")), min_size=1,
-                               max_size=3, unique=True))
+        values = draw(
+            st.lists(st.sampled_from((*pools[axis], "bogus")), min_size=1, max_size=3, unique=True)
+        )
         items.append(f"{axis}={','.join(values)}")
     return items
 
@@ -401,8 +419,14 @@ def test_ids_and_order_do_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     outputs = set()
     for seed in ("0", "1", "4242", "99999"):
         env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(SRC)}
-        done = subprocess.run([sys.executable, "-c", PROBE, str(tmp_path)], env=env,
-                              capture_output=True, text=True, check=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, str(tmp_path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
         outputs.add(done.stdout)
     assert len(outputs) == 1
     # 72 combinations - 24 excluded = 48; --only alpha=c,b,a drops the 6 left with alpha=d

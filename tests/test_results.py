@@ -11,16 +11,23 @@ from buglab import model, plan, render, store, workflow
 from buglab.errors import ResultsError
 
 
-def fake_result(seed: model.Scenario, outcome_of: dict[str, model.Outcome] | None = None,
-                cells: tuple[model.Cell, ...] | None = None) -> model.MatrixResult:
+def fake_result(
+    seed: model.Scenario,
+    outcome_of: dict[str, model.Outcome] | None = None,
+    cells: tuple[model.Cell, ...] | None = None,
+) -> model.MatrixResult:
     """A result as if every cell had met its expectation (or the outcome given)."""
     done = {}
     for cell in cells if cells is not None else plan.expand(seed):
         outcome = (outcome_of or {}).get(cell.id, cell.expected or model.Outcome.PASSED)
-        resolved = () if outcome is model.Outcome.UNAVAILABLE else (
-            ("python", "3.11.7"), ("pytest", "8.0.0"), ("sqlalchemy", "2.0.1"))
+        resolved = (
+            ()
+            if outcome is model.Outcome.UNAVAILABLE
+            else (("python", "3.11.7"), ("pytest", "8.0.0"), ("sqlalchemy", "2.0.1"))
+        )
         done[(cell.scenario, cell.id)] = model.CellResult(
-            cell.id, cell.labels, resolved, outcome, cell.expected, 0, 1.0, f"logs/{cell.id}")
+            cell.id, cell.labels, resolved, outcome, cell.expected, 0, 1.0, f"logs/{cell.id}"
+        )
     return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, {"buglab": "test"})
 
 
@@ -30,17 +37,27 @@ def test_json_round_trip(seed: model.Scenario, tmp_path: Path) -> None:
     assert store.read(tmp_path / "r.json") == result
     data = json.loads((tmp_path / "r.json").read_text())
     cell = data["cells"][0]
-    assert set(cell) >= {"id", "axes", "resolved", "outcome", "expected", "returncode",
-                         "seconds", "log"}
+    assert set(cell) >= {
+        "id",
+        "axes",
+        "resolved",
+        "outcome",
+        "expected",
+        "returncode",
+        "seconds",
+        "log",
+    }
     assert (tmp_path / "r.md").read_text().startswith("### ")
 
 
 def test_markdown_rows_are_venv_axes_and_columns_command_axes(seed: model.Scenario) -> None:
     text = render.markdown(fake_result(seed))
     lines = [ln for ln in text.splitlines() if ln.startswith("|")]
-    assert lines[0] == ("| install | sqlalchemy | toolchain | resolved | warnings=on coverage=on "
-                        "| warnings=on coverage=off | warnings=off coverage=on "
-                        "| warnings=off coverage=off |")
+    assert lines[0] == (
+        "| install | sqlalchemy | toolchain | resolved | warnings=on coverage=on "
+        "| warnings=on coverage=off | warnings=off coverage=on "
+        "| warnings=off coverage=off |"
+    )
     assert len(lines) == 2 + 12
     assert lines[2].startswith("| editable | 1.4 | 2023-12-10 | py 3.11.7, pytest 8.0.0, ")
     assert "| 🐛 | ✅ | ✅ | ✅ |" in lines[2]
@@ -63,9 +80,18 @@ def test_merged_shards_equal_the_whole(seed: model.Scenario) -> None:
     for k in (1, 2, 3):
         keep = {c.id for c in plan.shard(cells, plan.Shard(k, 3))}
         part = whole.cells
-        parts.append(model.MatrixResult(whole.scenario, whole.title, whole.command,
-                                        whole.venv_axes, whole.command_axes, whole.axis_labels,
-                                        tuple(c for c in part if c.id in keep), whole.meta))
+        parts.append(
+            model.MatrixResult(
+                whole.scenario,
+                whole.title,
+                whole.command,
+                whole.venv_axes,
+                whole.command_axes,
+                whole.axis_labels,
+                tuple(c for c in part if c.id in keep),
+                whole.meta,
+            )
+        )
     (merged,) = store.merge(reversed(parts))
     assert merged.cells == whole.cells
 

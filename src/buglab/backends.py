@@ -40,7 +40,8 @@ class InstallRequest:
 class Backend(Protocol):
     """Creates a venv and installs into it; returns argv lists, the caller runs them."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def create(self, target: Path, interpreter: Interpreter) -> list[str]: ...
 
@@ -69,11 +70,26 @@ class UvBackend:
     name: str = "uv"
 
     def create(self, target: Path, interpreter: Interpreter) -> list[str]:
-        return [self.uv, "venv", "--no-config", "--quiet", "--no-python-downloads",
-                "--python", interpreter.executable, str(target)]
+        return [
+            self.uv,
+            "venv",
+            "--no-config",
+            "--quiet",
+            "--no-python-downloads",
+            "--python",
+            interpreter.executable,
+            str(target),
+        ]
 
     def install(self, target: Path, request: InstallRequest) -> list[str]:
-        argv = [self.uv, "pip", "install", "--no-config", "--python", str(target / "bin" / "python")]
+        argv = [
+            self.uv,
+            "pip",
+            "install",
+            "--no-config",
+            "--python",
+            str(target / "bin" / "python"),
+        ]
         if request.date:
             argv += ["--exclude-newer", cutoff(request.date)]
         if request.index_url:
@@ -91,12 +107,27 @@ class VirtualenvBackend:
     name: str = "virtualenv"
 
     def create(self, target: Path, interpreter: Interpreter) -> list[str]:
-        return [sys.executable, "-m", "virtualenv", "--quiet", "--no-periodic-update",
-                "--python", interpreter.executable, str(target)]
+        return [
+            sys.executable,
+            "-m",
+            "virtualenv",
+            "--quiet",
+            "--no-periodic-update",
+            "--python",
+            interpreter.executable,
+            str(target),
+        ]
 
     def install(self, target: Path, request: InstallRequest) -> list[str]:
-        argv = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                "--disable-pip-version-check", "--no-input"]
+        argv = [
+            str(target / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+        ]
         if request.date:
             # pip >= 26 filters releases by upload time, like uv's --exclude-newer
             argv += ["--uploaded-prior-to", cutoff(request.date)]

@@ -31,15 +31,31 @@ def _parser() -> argparse.ArgumentParser:
 
     matrix = commands.add_parser("matrix", help="build, run and classify every cell")
     matrix.add_argument("scenarios", nargs="*", help="scenario names (default: all)")
-    matrix.add_argument("--only", action="append", default=[], metavar="AXIS=VALUE",
-                        help="keep cells with this value (repeat; a,b for either)")
-    matrix.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                        help="cells run at once (default: the CPU count)")
-    matrix.add_argument("--backend", choices=["uv", "virtualenv"],
-                        help="how venvs are built (default: uv when installed)")
+    matrix.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="AXIS=VALUE",
+        help="keep cells with this value (repeat; a,b for either)",
+    )
+    matrix.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="cells run at once (default: the CPU count)",
+    )
+    matrix.add_argument(
+        "--backend",
+        choices=["uv", "virtualenv"],
+        help="how venvs are built (default: uv when installed)",
+    )
     matrix.add_argument("--shard", metavar="K/N", help="run only the K-th of N shards")
-    matrix.add_argument("--resume", action="store_true",
-                        help="keep finished cells of the last run whose inputs are unchanged")
+    matrix.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep finished cells of the last run whose inputs are unchanged",
+    )
     matrix.add_argument("--rebuild", action="store_true", help="rebuild venvs even if current")
     matrix.add_argument("--offline", action="store_true", help="install from the cache only")
     matrix.add_argument("--keep", action="store_true", help="keep each cell's working folder")
@@ -51,8 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("scenarios", nargs="*")
     show.add_argument("--only", action="append", default=[], metavar="AXIS=VALUE")
     show.add_argument("--json", action="store_true", help="GitHub Actions strategy.matrix shape")
-    show.add_argument("--shards", type=int, default=0, metavar="N",
-                      help="with --json: list N shards instead of cells")
+    show.add_argument(
+        "--shards",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --json: list N shards instead of cells",
+    )
 
     merge = commands.add_parser("merge", help="join shard results into one file per scenario")
     merge.add_argument("files", nargs="+", type=Path)
@@ -74,8 +95,14 @@ def find_root(start: Path) -> Path:
 @contextmanager
 def _progress(console: Console, enabled: bool) -> Iterator[workflow.Progress]:
     """A bar that appears with the first finished cell, so that bad input prints one line."""
-    bar = Progress(TextColumn("cells"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=console, transient=True)
+    bar = Progress(
+        TextColumn("cells"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
     task = bar.add_task("cells", total=None)
 
     def update(done: int, total: int) -> None:
@@ -92,9 +119,18 @@ def _progress(console: Console, enabled: bool) -> Iterator[workflow.Progress]:
 
 def _matrix(args: argparse.Namespace, root: Path, err: Console, out: Console) -> int:
     options = workflow.Options(
-        root=root, names=tuple(args.scenarios), only=tuple(args.only), jobs=args.jobs,
-        backend=args.backend, shard=args.shard, resume=args.resume, rebuild=args.rebuild,
-        offline=args.offline, keep=args.keep, results=args.results, store=args.store,
+        root=root,
+        names=tuple(args.scenarios),
+        only=tuple(args.only),
+        jobs=args.jobs,
+        backend=args.backend,
+        shard=args.shard,
+        resume=args.resume,
+        rebuild=args.rebuild,
+        offline=args.offline,
+        keep=args.keep,
+        results=args.results,
+        store=args.store,
     )
     with _progress(err, not args.quiet) as progress:
         report = workflow.run_matrix(options, dict(os.environ), err.print, progress)
@@ -113,14 +149,29 @@ def _plan(args: argparse.Namespace, root: Path, out: Console) -> int:
     plans = workflow.make_plans(scenarios, tuple(args.only), None)
     if args.json:
         if args.shards:
-            include = [{"shard": f"{k}/{args.shards}", "cells": len(
-                plan.shard([c for p in plans for c in p.cells], plan.Shard(k, args.shards)))}
-                for k in range(1, args.shards + 1)]
+            include = [
+                {
+                    "shard": f"{k}/{args.shards}",
+                    "cells": len(
+                        plan.shard([c for p in plans for c in p.cells], plan.Shard(k, args.shards))
+                    ),
+                }
+                for k in range(1, args.shards + 1)
+            ]
         else:
-            include = [{"scenario": p.scenario.name, "only": [f"{a}={v}" for a, v in group[0]
-                        .labels if p.scenario.axis(a).kind.shapes_venv],
-                        "cells": len(group)}
-                       for p in plans for group in plan.venv_groups(p.cells)]
+            include = [
+                {
+                    "scenario": p.scenario.name,
+                    "only": [
+                        f"{a}={v}"
+                        for a, v in group[0].labels
+                        if p.scenario.axis(a).kind.shapes_venv
+                    ],
+                    "cells": len(group),
+                }
+                for p in plans
+                for group in plan.venv_groups(p.cells)
+            ]
         print(json.dumps({"include": include}))
         return 0
     for p in plans:

@@ -31,20 +31,24 @@ def missing_pins(pins: Iterable[model.Version], day: str | None, index_url: str 
         if uploads is None:
             continue  # the index cannot tell; the failure stays an env-error
         spec = SpecifierSet(pin.specifier)
-        fits = [v for v, when in uploads.items() if spec.contains(v, prereleases=True)
-                and (limit is None or when is None or when < limit)]
+        fits = [
+            v
+            for v, when in uploads.items()
+            if spec.contains(v, prereleases=True)
+            and (limit is None or when is None or when < limit)
+        ]
         if not fits:
             when = f" by {day}" if day else ""
             return f"no release of {pin.package}{pin.specifier}{when}"
     return ""
 
 
-def release_times(package: str, index_url: str | None
-                  ) -> dict[Version, dt.datetime | None] | None:
+def release_times(package: str, index_url: str | None) -> dict[Version, dt.datetime | None] | None:
     """Each release and its first upload time, or None when the index cannot be read."""
     base = (index_url or PYPI_SIMPLE).rstrip("/")
-    request = urllib.request.Request(f"{base}/{canonicalize_name(package)}/",
-                                     headers={"Accept": ACCEPT})
+    request = urllib.request.Request(
+        f"{base}/{canonicalize_name(package)}/", headers={"Accept": ACCEPT}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             data = json.load(response)

@@ -109,7 +109,7 @@ class Axis:
 
 @dataclass(frozen=True)
 class Rule:
-    """Axis conditions (each a set of allowed labels); used by ``[[exclude]]`` and ``[[expect]]``."""
+    """Axis conditions (each a set of allowed labels), for ``[[exclude]]`` and ``[[expect]]``."""
 
     conditions: tuple[tuple[str, frozenset[str]], ...]
     outcome: Outcome | None = None
@@ -241,4 +241,6 @@ class MatrixResult:
 
     @property
     def contradictions(self) -> tuple[CellResult, ...]:
-        return tuple(c for c in self.cells if not c.as_expected and c.outcome is not Outcome.NOT_RUN)
+        return tuple(
+            c for c in self.cells if not c.as_expected and c.outcome is not Outcome.NOT_RUN
+        )

@@ -10,6 +10,7 @@ from buglab import model
 from buglab.errors import ScenarioError, UsageError
 from buglab.scenario import did_you_mean
 
+
 def expand(scenario: model.Scenario) -> tuple[model.Cell, ...]:
     """Every combination of axis values, minus exclusions, in axis order (first axis slowest)."""
     cells = []
@@ -20,17 +21,18 @@ def expand(scenario: model.Scenario) -> tuple[model.Cell, ...]:
         if any(rule.matches(label_map) for rule in scenario.excludes):
             continue
         payloads = [value.payload for value in combo]
-        cells.append(model.Cell(
-            scenario=scenario.name,
-            id=cell_id(labels),
-            labels=labels,
-            venv=_venv_spec(scenario, payloads),
-            argv=_argv(scenario, combo),
-            env=scenario.env + tuple(
-                pair for p in payloads if isinstance(p, model.Env) for pair in p.variables
-            ),
-            expected=_expected(scenario, label_map),
-        ))
+        cells.append(
+            model.Cell(
+                scenario=scenario.name,
+                id=cell_id(labels),
+                labels=labels,
+                venv=_venv_spec(scenario, payloads),
+                argv=_argv(scenario, combo),
+                env=scenario.env
+                + tuple(pair for p in payloads if isinstance(p, model.Env) for pair in p.variables),
+                expected=_expected(scenario, label_map),
+            )
+        )
     if not cells:
         raise ScenarioError(scenario.source, "exclude", "the exclusions leave no cell to run")
     return tuple(cells)
@@ -67,8 +69,11 @@ def _venv_spec(scenario: model.Scenario, payloads: Sequence[model.Payload]) -> m
 
 
 def _argv(scenario: model.Scenario, combo: Sequence[model.AxisValue]) -> tuple[str, ...]:
-    flags = {axis.name: value.payload.argv for axis, value in zip(scenario.axes, combo)
-             if isinstance(value.payload, model.Flags)}
+    flags = {
+        axis.name: value.payload.argv
+        for axis, value in zip(scenario.axes, combo)
+        if isinstance(value.payload, model.Flags)
+    }
     placed = {arg[1:-1] for arg in scenario.command if arg[1:-1] in flags}
     rest = [arg for name, argv in flags.items() if name not in placed for arg in argv]
     argv: list[str] = []
@@ -87,9 +92,13 @@ def _expected(scenario: model.Scenario, labels: Mapping[str, str]) -> model.Outc
     specific = [rule for rule in scenario.expects if not rule.is_default and rule.matches(labels)]
     outcomes = {rule.outcome for rule in specific}
     if len(outcomes) > 1:
-        raise ScenarioError(scenario.source, "expect", "contradictory expectations for cell "
-                            f"{cell_id(tuple(labels.items()))!r}: "
-                            f"{' and '.join(sorted(str(o) for o in outcomes))}")
+        raise ScenarioError(
+            scenario.source,
+            "expect",
+            "contradictory expectations for cell "
+            f"{cell_id(tuple(labels.items()))!r}: "
+            f"{' and '.join(sorted(str(o) for o in outcomes))}",
+        )
     if outcomes:
         return outcomes.pop()
     default = next((rule for rule in scenario.expects if rule.is_default), None)
@@ -127,18 +136,23 @@ class Selection:
                     known.update(("editable", "non-editable"))
             if not known:
                 every = sorted({a.name for s in scenarios for a in s.axes})
-                raise UsageError(f"--only {axis}=...: no axis {axis!r} in "
-                                 f"{', '.join(s.name for s in scenarios)}"
-                                 f"{did_you_mean(axis, every)}")
+                raise UsageError(
+                    f"--only {axis}=...: no axis {axis!r} in "
+                    f"{', '.join(s.name for s in scenarios)}"
+                    f"{did_you_mean(axis, every)}"
+                )
             for value in sorted(values - known):
-                raise UsageError(f"--only {axis}={value}: {value!r} is not a value of axis "
-                                 f"{axis!r} ({', '.join(sorted(known))})"
-                                 f"{did_you_mean(value, sorted(known))}")
+                raise UsageError(
+                    f"--only {axis}={value}: {value!r} is not a value of axis "
+                    f"{axis!r} ({', '.join(sorted(known))})"
+                    f"{did_you_mean(value, sorted(known))}"
+                )
 
     def keeps(self, cell: model.Cell) -> bool:
         labels = cell.label_map
-        return all(labels.get(axis, _implicit(cell, axis)) in values
-                   for axis, values in self.wanted)
+        return all(
+            labels.get(axis, _implicit(cell, axis)) in values for axis, values in self.wanted
+        )
 
 
 def _implicit(cell: model.Cell, axis: str) -> str | None:
@@ -193,6 +207,7 @@ def shard(cells: Sequence[model.Cell], which: Shard) -> tuple[model.Cell, ...]:
         target = min(range(which.count), key=lambda s: (loads[s], s))
         owner[i] = target
         loads[target] += len(groups[i])
-    keep = {cell.id for i, group in enumerate(groups) if owner[i] == which.index - 1
-            for cell in group}
+    keep = {
+        cell.id for i, group in enumerate(groups) if owner[i] == which.index - 1 for cell in group
+    }
     return tuple(cell for cell in cells if cell.id in keep)

@@ -85,8 +85,13 @@ def run(
     start = time.monotonic()
     try:
         process = subprocess.Popen(
-            list(argv), cwd=cwd, env={**env, MARKER: token}, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            list(argv),
+            cwd=cwd,
+            env={**env, MARKER: token},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     except OSError as exc:
         message = f"could not start {argv[0]!r}: {exc.strerror or exc}"
@@ -107,8 +112,12 @@ def run(
     return Finished(returncode, timed_out, cancelled, output, time.monotonic() - start)
 
 
-def _pump(process: subprocess.Popen[bytes], capture: _Capture, deadline: float,
-          cancel: threading.Event | None) -> tuple[bool, bool]:
+def _pump(
+    process: subprocess.Popen[bytes],
+    capture: _Capture,
+    deadline: float,
+    cancel: threading.Event | None,
+) -> tuple[bool, bool]:
     """Copy output until EOF, the deadline, or a cancel; returns (timed_out, cancelled)."""
     assert process.stdout is not None
     fd = process.stdout.fileno()

@@ -54,8 +54,9 @@ class Grid:
         self.order = names
         self.present_rows = [r for r in self.rows if any(self.at(r, c) for c in self.columns)]
 
-    def at(self, row: tuple[tuple[str, str], ...], column: tuple[tuple[str, str], ...]
-           ) -> model.CellResult | None:
+    def at(
+        self, row: tuple[tuple[str, str], ...], column: tuple[tuple[str, str], ...]
+    ) -> model.CellResult | None:
         found = dict(row + column)
         return self.cells.get(tuple((name, found[name]) for name in self.order))
 
@@ -71,13 +72,15 @@ class Grid:
         return " ".join(f"{k}={v}" for k, v in column) or "outcome"
 
 
-def _combinations(axes: Sequence[str], labels: dict[str, tuple[str, ...]]
-                  ) -> list[tuple[tuple[str, str], ...]]:
+def _combinations(
+    axes: Sequence[str], labels: dict[str, tuple[str, ...]]
+) -> list[tuple[tuple[str, str], ...]]:
     return [tuple(zip(axes, combo)) for combo in itertools.product(*(labels[a] for a in axes))]
 
 
-def _short_versions(resolved: tuple[tuple[str, str], ...],
-                    meta: tuple[tuple[str, str], ...]) -> str:
+def _short_versions(
+    resolved: tuple[tuple[str, str], ...], meta: tuple[tuple[str, str], ...]
+) -> str:
     shown = dict(meta).get("shown_packages", "")
     wanted = [name for name in shown.split(",") if name]
     versions = dict(resolved)
@@ -99,22 +102,32 @@ def symbol(cell: model.CellResult | None) -> str:
 def markdown(result: model.MatrixResult) -> str:
     grid = Grid(result)
     head = [*result.venv_axes, "resolved", *(grid.column_title(c) for c in grid.columns)]
-    lines = [f"### {result.title}", "",
-             f"Scenario `{result.scenario}`, command: `{command_line(result.command)}`", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"### {result.title}",
+        "",
+        f"Scenario `{result.scenario}`, command: `{command_line(result.command)}`",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for row in grid.present_rows:
         cells = [label for _, label in row] + [grid.resolved(row)]
         cells += [symbol(grid.at(row, column)) for column in grid.columns]
         lines.append("| " + " | ".join(cells) + " |")
-    used = sorted({c.outcome for c in result.cells} | {c.expected for c in result.cells
-                                                       if c.expected}, key=list(SYMBOLS).index)
+    used = sorted(
+        {c.outcome for c in result.cells} | {c.expected for c in result.cells if c.expected},
+        key=list(SYMBOLS).index,
+    )
     legend = ", ".join(f"{SYMBOLS[o]} {MEANINGS[o]}" for o in used)
     lines += ["", f"Legend: {legend}."]
-    surprises = [c for c in result.cells if not c.as_expected and c.outcome is not
-                 model.Outcome.NOT_RUN]
+    surprises = [
+        c for c in result.cells if not c.as_expected and c.outcome is not model.Outcome.NOT_RUN
+    ]
     if surprises:
-        lines.append(f"{SURPRISE} marks {len(surprises)} cell(s) that contradict the "
-                     "scenario's expectations.")
+        lines.append(
+            f"{SURPRISE} marks {len(surprises)} cell(s) that contradict the "
+            "scenario's expectations."
+        )
     lines += ["", summary(result), ""]
     return "\n".join(lines)
 
@@ -127,8 +140,9 @@ def summary(result: model.MatrixResult) -> str:
     counts: dict[model.Outcome, int] = {}
     for cell in result.cells:
         counts[cell.outcome] = counts.get(cell.outcome, 0) + 1
-    parts = [f"{n} {o.value}" for o, n in sorted(counts.items(), key=lambda i: list(SYMBOLS)
-                                                  .index(i[0]))]
+    parts = [
+        f"{n} {o.value}" for o, n in sorted(counts.items(), key=lambda i: list(SYMBOLS).index(i[0]))
+    ]
     wrong = len(result.contradictions)
     verdict = f"{wrong} contradict expectations" if wrong else "all as expected"
     return f"{len(result.cells)} cells: {', '.join(parts)}; {verdict}."
@@ -136,8 +150,9 @@ def summary(result: model.MatrixResult) -> str:
 
 def terminal(result: model.MatrixResult) -> Table:
     grid = Grid(result)
-    table = Table(title=f"{result.scenario}: {result.title}", caption=summary(result),
-                  show_lines=False)
+    table = Table(
+        title=f"{result.scenario}: {result.title}", caption=summary(result), show_lines=False
+    )
     for name in result.venv_axes:
         table.add_column(name, style="cyan", no_wrap=True)
     table.add_column("resolved", style="dim")

@@ -17,20 +17,23 @@ COLUMNS = "300"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
-def cell_env(cell: model.Cell, venv: Path, home: Path, caller: Mapping[str, str],
-             passenv: tuple[str, ...]) -> dict[str, str]:
+def cell_env(
+    cell: model.Cell, venv: Path, home: Path, caller: Mapping[str, str], passenv: tuple[str, ...]
+) -> dict[str, str]:
     """Built from nothing: the caller's variables reach a cell only when the scenario names them."""
     env = {name: caller[name] for name in passenv if name in caller}
-    env.update({
-        "PATH": f"{venv / 'bin'}{os.pathsep}{SYSTEM_PATH}",
-        "VIRTUAL_ENV": str(venv),
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "LANG": "C.UTF-8",
-        "LC_ALL": "C.UTF-8",
-        "COLUMNS": COLUMNS,
-        "LINES": "50",
-    })
+    env.update(
+        {
+            "PATH": f"{venv / 'bin'}{os.pathsep}{SYSTEM_PATH}",
+            "VIRTUAL_ENV": str(venv),
+            "HOME": str(home),
+            "TMPDIR": str(home),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "COLUMNS": COLUMNS,
+            "LINES": "50",
+        }
+    )
     env.update(cell.env)
     return env
 
@@ -57,9 +60,15 @@ class Workspace:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def run_cell(cell: model.Cell, scenario: model.Scenario, venv: Path, log: Path,
-             workspace: Workspace, caller: Mapping[str, str],
-             cancel: threading.Event | None = None) -> model.RunRecord:
+def run_cell(
+    cell: model.Cell,
+    scenario: model.Scenario,
+    venv: Path,
+    log: Path,
+    workspace: Workspace,
+    caller: Mapping[str, str],
+    cancel: threading.Event | None = None,
+) -> model.RunRecord:
     folder = workspace.new()
     work, home = folder / "work", folder / "home"
     work.mkdir()
@@ -68,14 +77,20 @@ def run_cell(cell: model.Cell, scenario: model.Scenario, venv: Path, log: Path,
         copy_project(scenario.project, work)
         env = cell_env(cell, venv, home, caller, scenario.passenv)
         log.parent.mkdir(parents=True, exist_ok=True)
-        header = [f"# buglab cell {cell.scenario} {cell.id}", f"# venv {venv.resolve()}",
-                  "# env " + " ".join(f"{k}={env[k]}" for k in sorted(env) if k != "PATH"),
-                  "$ " + " ".join(cell.argv), ""]
+        header = [
+            f"# buglab cell {cell.scenario} {cell.id}",
+            f"# venv {venv.resolve()}",
+            "# env " + " ".join(f"{k}={env[k]}" for k in sorted(env) if k != "PATH"),
+            "$ " + " ".join(cell.argv),
+            "",
+        ]
         log.write_text("\n".join(header), encoding="utf-8")
-        done = proc.run(cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log,
-                        cancel=cancel)
+        done = proc.run(
+            cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel
+        )
     finally:
         if not workspace.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    return model.RunRecord(done.returncode, done.timed_out, done.output, done.seconds, str(log),
-                           done.cancelled)
+    return model.RunRecord(
+        done.returncode, done.timed_out, done.output, done.seconds, str(log), done.cancelled
+    )

@@ -150,9 +150,15 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
     command = check.strings("command", raw["command"], empty=False)
     _check_placeholders(check, command, axes)
     install = [a for a in axes if a.kind is model.AxisKind.INSTALL]
-    project = _project(check, raw.get("project", {}), source.parent, root, needs_name=bool(
-        install and any(v.payload == model.Install(True) for v in install[0].values)
-    ))
+    project = _project(
+        check,
+        raw.get("project", {}),
+        source.parent,
+        root,
+        needs_name=bool(
+            install and any(v.payload == model.Install(True) for v in install[0].values)
+        ),
+    )
     return model.Scenario(
         name=source.parent.name,
         source=source,
@@ -161,18 +167,23 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         links=check.strings("links", raw.get("links", [])),
         requirements=tuple(
             check.requirement(f"requirements[{i}]", r)
-            for i, r in enumerate(check.typed("requirements", raw.get("requirements", []), list,
-                                              "a list of strings"))
+            for i, r in enumerate(
+                check.typed("requirements", raw.get("requirements", []), list, "a list of strings")
+            )
         ),
         command=command,
         signature=_signature(check, raw["signature"]),
         timeout=_timeout(check, raw.get("timeout", DEFAULT_TIMEOUT)),
         python=_python(check, "python", raw["python"]) if "python" in raw else None,
         env=check.env_table("env", raw.get("env", {})),
-        passenv=tuple(_env_name(check, f"passenv[{i}]", n)
-                      for i, n in enumerate(check.strings("passenv", raw.get("passenv", [])))),
-        show=tuple(_package(check, f"show[{i}]", n)
-                   for i, n in enumerate(check.strings("show", raw.get("show", [])))),
+        passenv=tuple(
+            _env_name(check, f"passenv[{i}]", n)
+            for i, n in enumerate(check.strings("passenv", raw.get("passenv", [])))
+        ),
+        show=tuple(
+            _package(check, f"show[{i}]", n)
+            for i, n in enumerate(check.strings("show", raw.get("show", [])))
+        ),
         project=project,
         axes=axes,
         excludes=_rules(check, "exclude", raw.get("exclude", []), axes, expect=False),
@@ -225,8 +236,9 @@ def _env_name(check: _Checker, key: str, name: str) -> str:
     return name
 
 
-def _check_placeholders(check: _Checker, command: tuple[str, ...], axes: tuple[model.Axis, ...]
-                        ) -> None:
+def _check_placeholders(
+    check: _Checker, command: tuple[str, ...], axes: tuple[model.Axis, ...]
+) -> None:
     flag_axes = [a.name for a in axes if a.kind is model.AxisKind.FLAGS]
     for i, arg in enumerate(command):
         for name in PLACEHOLDER.findall(arg):
@@ -239,8 +251,9 @@ def _check_placeholders(check: _Checker, command: tuple[str, ...], axes: tuple[m
                 )
 
 
-def _project(check: _Checker, value: object, folder: Path, root: Path, *, needs_name: bool
-             ) -> model.Project:
+def _project(
+    check: _Checker, value: object, folder: Path, root: Path, *, needs_name: bool
+) -> model.Project:
     table = check.table("project", value)
     check.known_keys("project", table, PROJECT_KEYS)
     name = ""
@@ -252,11 +265,15 @@ def _project(check: _Checker, value: object, folder: Path, root: Path, *, needs_
         raise check.fail("project.name", "is required when the install axis has 'editable'")
     if "files" in table:
         entries = check.strings("project.files", table["files"], empty=False)
-        files = tuple(_inside(check, f"project.files[{i}]", e, folder, root)
-                      for i, e in enumerate(entries))
+        files = tuple(
+            _inside(check, f"project.files[{i}]", e, folder, root) for i, e in enumerate(entries)
+        )
     else:
-        files = tuple(_inside(check, "project.files", p.name, folder, root)
-                      for p in sorted(folder.iterdir()) if p.name != SCENARIO_FILE)
+        files = tuple(
+            _inside(check, "project.files", p.name, folder, root)
+            for p in sorted(folder.iterdir())
+            if p.name != SCENARIO_FILE
+        )
     names = [f.name for f in files]
     check.unique("project.files", names)
     return model.Project(name=name, root=root, files=files)
@@ -277,7 +294,9 @@ def _inside(check: _Checker, key: str, entry: str, folder: Path, root: Path) -> 
     if path.is_dir():
         for inner in path.rglob("*"):
             if inner.is_symlink() and real_root not in inner.resolve().parents:
-                raise check.fail(key, f"{entry!r} holds {inner.name!r}, a link out of the repository")
+                raise check.fail(
+                    key, f"{entry!r} holds {inner.name!r}, a link out of the repository"
+                )
     return path.resolve() if not path.is_symlink() else real
 
 
@@ -299,8 +318,9 @@ def _axes(check: _Checker, value: object) -> tuple[model.Axis, ...]:
             raise check.fail(f"{key}.kind", f"is required (one of {', '.join(kinds)})")
         kind_text = check.string(f"{key}.kind", table["kind"])
         if kind_text not in kinds:
-            raise check.fail(f"{key}.kind",
-                             f"unknown kind {kind_text!r}{did_you_mean(kind_text, kinds)}")
+            raise check.fail(
+                f"{key}.kind", f"unknown kind {kind_text!r}{did_you_mean(kind_text, kinds)}"
+            )
         kind = model.AxisKind(kind_text)
         if "description" in table:
             check.string(f"{key}.description", table["description"])
@@ -323,13 +343,16 @@ def _axes(check: _Checker, value: object) -> tuple[model.Axis, ...]:
             if isinstance(item.payload, model.Version):
                 other = packages.setdefault(canonicalize_name(item.payload.package), axis.name)
                 if other != axis.name:
-                    raise check.fail(f"axes.{axis.name}.package",
-                                     f"{item.payload.package!r} already has the axis {other!r}")
+                    raise check.fail(
+                        f"axes.{axis.name}.package",
+                        f"{item.payload.package!r} already has the axis {other!r}",
+                    )
     return tuple(axes)
 
 
-ValuesReader = Callable[[_Checker, str, object, Mapping[str, Any], str],
-                        tuple[model.AxisValue, ...]]
+ValuesReader = Callable[
+    [_Checker, str, object, Mapping[str, Any], str], tuple[model.AxisValue, ...]
+]
 
 
 def _list_labels(check: _Checker, key: str, value: object) -> list[str]:
@@ -340,32 +363,43 @@ def _list_labels(check: _Checker, key: str, value: object) -> list[str]:
 def _labelled(check: _Checker, key: str, value: object) -> list[tuple[str, str, object]]:
     """A table of label -> payload; returns (label, key of the payload, payload)."""
     table = check.typed(key, value, dict, "a table of label = value")
-    return [(check.label(f"{key}.{label}", label), f"{key}.{label}", item)
-            for label, item in table.items()]
+    return [
+        (check.label(f"{key}.{label}", label), f"{key}.{label}", item)
+        for label, item in table.items()
+    ]
 
 
-def _install_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
-                    ) -> tuple[model.AxisValue, ...]:
+def _install_values(
+    check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
+) -> tuple[model.AxisValue, ...]:
     out = []
     for i, label in enumerate(_list_labels(check, key, value)):
         if label not in INSTALL_MODES:
-            raise check.fail(f"{key}[{i}]", f"{label!r} is not an install mode "
-                             f"(editable or non-editable){did_you_mean(label, list(INSTALL_MODES))}")
+            raise check.fail(
+                f"{key}[{i}]",
+                f"{label!r} is not an install mode "
+                f"(editable or non-editable){did_you_mean(label, list(INSTALL_MODES))}",
+            )
         out.append(model.AxisValue(label, model.Install(INSTALL_MODES[label])))
     return tuple(out)
 
 
-def _version_values(check: _Checker, key: str, value: object, table: Mapping[str, Any], name: str
-                    ) -> tuple[model.AxisValue, ...]:
+def _version_values(
+    check: _Checker, key: str, value: object, table: Mapping[str, Any], name: str
+) -> tuple[model.AxisValue, ...]:
     package = check.string(key.rsplit(".", 1)[0] + ".package", table.get("package", name))
     if not DIST_NAME.match(package):
         raise check.fail(key.rsplit(".", 1)[0] + ".package", f"{package!r} is not a package name")
     if isinstance(value, list):
-        pairs = [(label, f"{key}[{i}]", _series(check, f"{key}[{i}]", label))
-                 for i, label in enumerate(_list_labels(check, key, value))]
+        pairs = [
+            (label, f"{key}[{i}]", _series(check, f"{key}[{i}]", label))
+            for i, label in enumerate(_list_labels(check, key, value))
+        ]
     else:
-        pairs = [(label, where, check.string(where, spec))
-                 for label, where, spec in _labelled(check, key, value)]
+        pairs = [
+            (label, where, check.string(where, spec))
+            for label, where, spec in _labelled(check, key, value)
+        ]
     out = []
     for label, where, spec in pairs:
         try:
@@ -381,15 +415,18 @@ def _series(check: _Checker, key: str, label: str) -> str:
     try:
         version = Version(label)
     except InvalidVersion:
-        raise check.fail(key, f"{label!r} is not a version; use a table of label = "
-                         "specifier for anything else") from None
-    series = len(version.release) <= 2 and not (version.pre or version.post or version.dev
-                                                  or version.local)
+        raise check.fail(
+            key, f"{label!r} is not a version; use a table of label = specifier for anything else"
+        ) from None
+    series = len(version.release) <= 2 and not (
+        version.pre or version.post or version.dev or version.local
+    )
     return f"=={label}.*" if series else f"=={label}"
 
 
-def _date_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
-                 ) -> tuple[model.AxisValue, ...]:
+def _date_values(
+    check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
+) -> tuple[model.AxisValue, ...]:
     out = []
     for i, label in enumerate(_list_labels(check, key, value)):
         if label == "latest":
@@ -400,20 +437,25 @@ def _date_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any]
                 raise ValueError(label)
             day = dt.date.fromisoformat(label)
         except ValueError:
-            raise check.fail(f"{key}[{i}]", f"{label!r} is not a date like 2023-12-10 "
-                             "or 'latest'") from None
+            raise check.fail(
+                f"{key}[{i}]", f"{label!r} is not a date like 2023-12-10 or 'latest'"
+            ) from None
         out.append(model.AxisValue(label, model.Date(day.isoformat())))
     return tuple(out)
 
 
-def _python_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
-                   ) -> tuple[model.AxisValue, ...]:
-    return tuple(model.AxisValue(label, model.Python(_python(check, f"{key}[{i}]", label)))
-                 for i, label in enumerate(_list_labels(check, key, value)))
+def _python_values(
+    check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
+) -> tuple[model.AxisValue, ...]:
+    return tuple(
+        model.AxisValue(label, model.Python(_python(check, f"{key}[{i}]", label)))
+        for i, label in enumerate(_list_labels(check, key, value))
+    )
 
 
-def _requirements_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any],
-                         _n: str) -> tuple[model.AxisValue, ...]:
+def _requirements_values(
+    check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
+) -> tuple[model.AxisValue, ...]:
     out = []
     for label, where, item in _labelled(check, key, value):
         items = check.typed(where, item, list, "a list of requirements")
@@ -422,16 +464,22 @@ def _requirements_values(check: _Checker, key: str, value: object, _t: Mapping[s
     return tuple(out)
 
 
-def _flags_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
-                  ) -> tuple[model.AxisValue, ...]:
-    return tuple(model.AxisValue(label, model.Flags(check.strings(where, item)))
-                 for label, where, item in _labelled(check, key, value))
+def _flags_values(
+    check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
+) -> tuple[model.AxisValue, ...]:
+    return tuple(
+        model.AxisValue(label, model.Flags(check.strings(where, item)))
+        for label, where, item in _labelled(check, key, value)
+    )
 
 
-def _env_values(check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
-                ) -> tuple[model.AxisValue, ...]:
-    return tuple(model.AxisValue(label, model.Env(check.env_table(where, item)))
-                 for label, where, item in _labelled(check, key, value))
+def _env_values(
+    check: _Checker, key: str, value: object, _t: Mapping[str, Any], _n: str
+) -> tuple[model.AxisValue, ...]:
+    return tuple(
+        model.AxisValue(label, model.Env(check.env_table(where, item)))
+        for label, where, item in _labelled(check, key, value)
+    )
 
 
 _AXIS_READERS: dict[model.AxisKind, ValuesReader] = {
@@ -448,8 +496,9 @@ _AXIS_READERS: dict[model.AxisKind, ValuesReader] = {
 # -- exclusions and expectations -------------------------------------------------------------
 
 
-def _rules(check: _Checker, section: str, value: object, axes: tuple[model.Axis, ...], *,
-           expect: bool) -> tuple[model.Rule, ...]:
+def _rules(
+    check: _Checker, section: str, value: object, axes: tuple[model.Axis, ...], *, expect: bool
+) -> tuple[model.Rule, ...]:
     items = check.typed(section, value, list, f"an array of tables ([[{section}]])")
     by_name = {a.name: a for a in axes}
     rules = []
@@ -462,8 +511,9 @@ def _rules(check: _Checker, section: str, value: object, axes: tuple[model.Axis,
             if name in extra:
                 continue
             if name not in by_name:
-                raise check.fail(f"{key}.{name}", "names no axis"
-                                 f"{did_you_mean(name, [*by_name, *extra])}")
+                raise check.fail(
+                    f"{key}.{name}", f"names no axis{did_you_mean(name, [*by_name, *extra])}"
+                )
             labels = [allowed] if isinstance(allowed, str) else allowed
             labels = check.typed(f"{key}.{name}", labels, list, "a label or a list of labels")
             if not labels:
@@ -472,8 +522,11 @@ def _rules(check: _Checker, section: str, value: object, axes: tuple[model.Axis,
             for label in labels:
                 if label not in known:
                     shown = check.string(f"{key}.{name}", label)
-                    raise check.fail(f"{key}.{name}", f"{shown!r} is not a value of axis {name!r} "
-                                     f"({', '.join(known)}){did_you_mean(shown, known)}")
+                    raise check.fail(
+                        f"{key}.{name}",
+                        f"{shown!r} is not a value of axis {name!r} "
+                        f"({', '.join(known)}){did_you_mean(shown, known)}",
+                    )
             conditions.append((name, frozenset(labels)))
         reason = check.string(f"{key}.reason", table["reason"]) if "reason" in table else ""
         outcome = None
@@ -494,8 +547,10 @@ def _outcome(check: _Checker, key: str, table: Mapping[str, Any]) -> model.Outco
     text = check.string(f"{key}.outcome", table["outcome"])
     names = [o.value for o in model.EXPECTABLE]
     if text not in names:
-        raise check.fail(f"{key}.outcome", f"unknown outcome {text!r} (one of "
-                         f"{', '.join(names)}){did_you_mean(text, names)}")
+        raise check.fail(
+            f"{key}.outcome",
+            f"unknown outcome {text!r} (one of {', '.join(names)}){did_you_mean(text, names)}",
+        )
     return model.Outcome(text)
 
 

@@ -134,20 +134,25 @@ def merge(parts: Iterable[model.MatrixResult]) -> list[model.MatrixResult]:
                     continue
                 cells[cell.id] = cell
         order = cell_order(first.axis_labels)
-        merged.append(model.MatrixResult(
-            scenario=name, title=first.title, command=first.command,
-            venv_axes=first.venv_axes, command_axes=first.command_axes,
-            axis_labels=first.axis_labels,
-            cells=tuple(sorted(cells.values(), key=lambda c: order(c.labels))),
-            meta=tuple((k, v) for k, v in first.meta if k not in ("shard",)),
-        ))
+        merged.append(
+            model.MatrixResult(
+                scenario=name,
+                title=first.title,
+                command=first.command,
+                venv_axes=first.venv_axes,
+                command_axes=first.command_axes,
+                axis_labels=first.axis_labels,
+                cells=tuple(sorted(cells.values(), key=lambda c: order(c.labels))),
+                meta=tuple((k, v) for k, v in first.meta if k not in ("shard",)),
+            )
+        )
     return merged
 
 
-def cell_order(axis_labels: tuple[tuple[str, tuple[str, ...]], ...]
-               ) -> Callable[[tuple[tuple[str, str], ...]], tuple[int, ...]]:
-    positions = {name: {label: i for i, label in enumerate(labels)}
-                 for name, labels in axis_labels}
+def cell_order(
+    axis_labels: tuple[tuple[str, tuple[str, ...]], ...],
+) -> Callable[[tuple[tuple[str, str], ...]], tuple[int, ...]]:
+    positions = {name: {label: i for i, label in enumerate(labels)} for name, labels in axis_labels}
 
     def key(labels: tuple[tuple[str, str], ...]) -> tuple[int, ...]:
         found = dict(labels)

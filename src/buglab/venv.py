@@ -18,16 +18,16 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 from filelock import FileLock, Timeout
 
 from buglab import index, model, proc
-from buglab.store import write_atomic
 from buglab.backends import Backend, InstallRequest, Interpreter, installer_env, site_packages
+from buglab.store import write_atomic
 
 Say = Callable[[str], None]
 LAYOUT = 1  # bump when the way venvs are built changes, so old ones are not trusted
@@ -106,14 +106,20 @@ def copy_project(project: model.Project, dest: Path) -> None:
     """The project's files into ``dest``, each under its own name."""
     for entry in project.files:
         if entry.is_dir():
-            shutil.copytree(entry, dest / entry.name, symlinks=False,
-                            ignore=shutil.ignore_patterns(*IGNORED))
+            shutil.copytree(
+                entry, dest / entry.name, symlinks=False, ignore=shutil.ignore_patterns(*IGNORED)
+            )
         else:
             shutil.copy2(entry, dest / entry.name)
 
 
-def venv_key(spec: model.VenvSpec, backend: str, interpreter: Interpreter,
-             project: str | None, index_url: str | None) -> str:
+def venv_key(
+    spec: model.VenvSpec,
+    backend: str,
+    interpreter: Interpreter,
+    project: str | None,
+    index_url: str | None,
+) -> str:
     fields = {
         "layout": LAYOUT, "backend": backend, "python": [interpreter.executable,
         interpreter.version], "requirements": list(spec.requirements), "date": spec.date,
@@ -126,7 +132,10 @@ def venv_key(spec: model.VenvSpec, backend: str, interpreter: Interpreter,
 # -- interpreters ----------------------------------------------------------------------------
 
 
-_PROBE = "import os,sys,platform;print(os.path.realpath(sys.executable));print(platform.python_version())"
+_PROBE = (
+    "import os, sys, platform; print(os.path.realpath(sys.executable)); "
+    "print(platform.python_version())"
+)
 
 
 class Interpreters:
@@ -153,7 +162,9 @@ class Interpreters:
                 return found
             tried.append(found)
         if not tried:
-            return f"Python {version} is not installed here (no python{version} on PATH or in pyenv)"
+            return (
+                f"Python {version} is not installed here (no python{version} on PATH or in pyenv)"
+            )
         return tried[0]
 
     def _candidates(self, version: str) -> list[str]:
@@ -174,8 +185,9 @@ def _patch_level(path: Path) -> tuple[int, ...]:
 def _run_probe(path: str, version: str, caller: Mapping[str, str]) -> Interpreter | str:
     env = {k: v for k, v in caller.items() if not k.startswith("PYTHON")}
     try:
-        out = subprocess.run([path, "-c", _PROBE], env=env, capture_output=True, text=True,
-                             timeout=60, check=False)
+        out = subprocess.run(
+            [path, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"Python {version} ({path}) could not be started: {exc}"
     lines = out.stdout.split()
@@ -232,8 +244,9 @@ class Builder:
                 self.digests[project] = project_digest(project)
             return self.digests[project]
 
-    def ensure(self, spec: model.VenvSpec, log: Path,
-               cancel: threading.Event | None = None) -> model.BuiltVenv:
+    def ensure(
+        self, spec: model.VenvSpec, log: Path, cancel: threading.Event | None = None
+    ) -> model.BuiltVenv:
         start = time.monotonic()
         identity = self.identify(spec)
         if isinstance(identity, str):
@@ -241,8 +254,7 @@ class Builder:
             return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, identity)
         settings = self.settings
         link = settings.store.venvs / identity.key
-        with _Locked(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}",
-                     self.say):
+        with _Locked(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}", self.say):
             if not settings.rebuild:
                 reused = read_manifest(link, identity.key)
                 if reused is not None:
@@ -250,16 +262,18 @@ class Builder:
             built = self._build(spec, identity, log, cancel)
         return _with_seconds(built, time.monotonic() - start)
 
-    def _build(self, spec: model.VenvSpec, identity: Identity, log: Path,
-               cancel: threading.Event | None) -> model.BuiltVenv:
+    def _build(
+        self, spec: model.VenvSpec, identity: Identity, log: Path, cancel: threading.Event | None
+    ) -> model.BuiltVenv:
         key, interpreter, digest = identity.key, identity.interpreter, identity.project
         store = self.settings.store
         store.venvs.mkdir(parents=True, exist_ok=True)
         _sweep(store.venvs, key)
         target = store.venvs / f"{key}.{secrets.token_hex(4)}"
         editable = self._project(spec.project, digest) if spec.project and digest else None
-        request = InstallRequest(spec.requirements, editable, spec.date,
-                                 self.settings.index_url, self.settings.offline)
+        request = InstallRequest(
+            spec.requirements, editable, spec.date, self.settings.index_url, self.settings.offline
+        )
         backend = self.settings.backend
         log.write_text(f"# building venv {key} with {backend.name}\n", encoding="utf-8")
         steps = [backend.create(target, interpreter)]
@@ -268,23 +282,34 @@ class Builder:
         for argv in steps:
             with log.open("a", encoding="utf-8") as sink:
                 sink.write("$ " + " ".join(argv) + "\n")
-            done = proc.run(argv, cwd=store.root, env=self.env, timeout=self.settings.timeout,
-                            log=log, cancel=cancel)
+            done = proc.run(
+                argv,
+                cwd=store.root,
+                env=self.env,
+                timeout=self.settings.timeout,
+                log=log,
+                cancel=cancel,
+            )
             if done.returncode != 0:
                 shutil.rmtree(target, ignore_errors=True)
                 return self._failure(spec, done, log)
         resolved = resolved_versions(target, interpreter.version)
-        manifest = {"key": key, "layout": LAYOUT, "backend": backend.name,
-                    "python": interpreter.version, "resolved": dict(resolved),
-                    "requirements": list(spec.requirements), "date": spec.date,
-                    "editable": spec.editable, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                      time.gmtime())}
+        manifest = {
+            "key": key,
+            "layout": LAYOUT,
+            "backend": backend.name,
+            "python": interpreter.version,
+            "resolved": dict(resolved),
+            "requirements": list(spec.requirements),
+            "date": spec.date,
+            "editable": spec.editable,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
         write_atomic(target / MANIFEST, json.dumps(manifest, indent=2))
         _publish(store.venvs / key, target)
         return model.BuiltVenv(key, store.venvs / key, interpreter.version, resolved)
 
-    def _failure(self, spec: model.VenvSpec, done: proc.Finished, log: Path
-                 ) -> model.BuiltVenv:
+    def _failure(self, spec: model.VenvSpec, done: proc.Finished, log: Path) -> model.BuiltVenv:
         if done.cancelled:
             return model.BuiltVenv("", None, "", (), model.Outcome.NOT_RUN, "interrupted")
         if done.timed_out:
@@ -310,8 +335,9 @@ class Builder:
         staging.mkdir()
         copy_project(project, staging)
         if not (staging / "pyproject.toml").exists() and not (staging / "setup.py").exists():
-            (staging / "pyproject.toml").write_text(GENERATED_PYPROJECT.format(name=project.name),
-                                                    encoding="utf-8")
+            (staging / "pyproject.toml").write_text(
+                GENERATED_PYPROJECT.format(name=project.name), encoding="utf-8"
+            )
         try:
             staging.rename(dest)
         except OSError:  # another run published the same content first
@@ -331,8 +357,16 @@ class _Locked:
 
 
 def _with_seconds(built: model.BuiltVenv, seconds: float) -> model.BuiltVenv:
-    return model.BuiltVenv(built.key, built.path, built.python_version, built.resolved,
-                           built.failure, built.message, built.reused, seconds)
+    return model.BuiltVenv(
+        built.key,
+        built.path,
+        built.python_version,
+        built.resolved,
+        built.failure,
+        built.message,
+        built.reused,
+        seconds,
+    )
 
 
 def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:

@@ -73,16 +73,18 @@ def load_scenarios(root: Path, names: Sequence[str]) -> tuple[model.Scenario, ..
         raise UsageError(f"scenario {twice[0]!r} is named twice")
     for name in names:
         if name not in found:
-            raise UsageError(f"no scenario {name!r} in {folder}"
-                             f"{scenario.did_you_mean(name, list(found))}")
+            raise UsageError(
+                f"no scenario {name!r} in {folder}{scenario.did_you_mean(name, list(found))}"
+            )
     chosen = names or tuple(found)
     if not chosen:
         raise UsageError(f"no scenarios in {folder}")
     return tuple(scenario.load(found[name] / scenario.SCENARIO_FILE, root) for name in chosen)
 
 
-def make_plans(scenarios: Sequence[model.Scenario], only: Sequence[str],
-               shard: str | None) -> tuple[Plan, ...]:
+def make_plans(
+    scenarios: Sequence[model.Scenario], only: Sequence[str], shard: str | None
+) -> tuple[Plan, ...]:
     selection = plan.Selection.parse(only)
     selection.validate(scenarios)
     plans = [Plan(s, plan.select(plan.expand(s), selection)) for s in scenarios]
@@ -90,8 +92,9 @@ def make_plans(scenarios: Sequence[model.Scenario], only: Sequence[str],
         which = plan.Shard.parse(shard)
         everything = [cell for p in plans for cell in p.cells]
         keep = {(c.scenario, c.id) for c in plan.shard(everything, which)}
-        plans = [Plan(p.scenario, tuple(c for c in p.cells if (c.scenario, c.id) in keep))
-                 for p in plans]
+        plans = [
+            Plan(p.scenario, tuple(c for c in p.cells if (c.scenario, c.id) in keep)) for p in plans
+        ]
     return tuple(plans)
 
 
@@ -136,26 +139,40 @@ class Execution:
     def __post_init__(self) -> None:
         self.store = Store(self.options.store_dir)
         self.builder = Builder(
-            BuildSettings(store=self.store, backend=backends.choose(self.options.backend),
-                          caller=self.caller, index_url=backends.index_url(self.caller),
-                          offline=self.options.offline, rebuild=self.options.rebuild),
-            Interpreters(self.caller), self.say)
+            BuildSettings(
+                store=self.store,
+                backend=backends.choose(self.options.backend),
+                caller=self.caller,
+                index_url=backends.index_url(self.caller),
+                offline=self.options.offline,
+                rebuild=self.options.rebuild,
+            ),
+            Interpreters(self.caller),
+            self.say,
+        )
         self.logs = self.options.results_dir / "logs"
 
-    def run(self, plans: Sequence[Plan], previous: Mapping[str, model.MatrixResult]
-            ) -> dict[tuple[str, str], model.CellResult]:
+    def run(
+        self, plans: Sequence[Plan], previous: Mapping[str, model.MatrixResult]
+    ) -> dict[tuple[str, str], model.CellResult]:
         done = self.done
         groups: dict[model.VenvSpec, list[tuple[model.Scenario, model.Cell]]] = {}
         fingerprints: dict[tuple[str, str], str] = {}
         for p in plans:
-            old = {c.id: c for c in previous[p.scenario.name].cells} if p.scenario.name in \
-                previous else {}
+            old = (
+                {c.id: c for c in previous[p.scenario.name].cells}
+                if p.scenario.name in previous
+                else {}
+            )
             for cell in p.cells:
                 print_ = self.fingerprint(p.scenario, cell)
                 fingerprints[(cell.scenario, cell.id)] = print_
                 kept = old.get(cell.id)
-                if kept and kept.fingerprint == print_ and kept.outcome is not \
-                        model.Outcome.NOT_RUN:
+                if (
+                    kept
+                    and kept.fingerprint == print_
+                    and kept.outcome is not model.Outcome.NOT_RUN
+                ):
                     done[(cell.scenario, cell.id)] = replace(kept, expected=cell.expected)
                 else:
                     groups.setdefault(cell.venv, []).append((p.scenario, cell))
@@ -168,9 +185,14 @@ class Execution:
             workspace.close()
         return done
 
-    def _pump(self, groups: Mapping[model.VenvSpec, list[tuple[model.Scenario, model.Cell]]],
-              done: dict[tuple[str, str], model.CellResult], fingerprints: Mapping[
-                  tuple[str, str], str], total: int, workspace: runner.Workspace) -> None:
+    def _pump(
+        self,
+        groups: Mapping[model.VenvSpec, list[tuple[model.Scenario, model.Cell]]],
+        done: dict[tuple[str, str], model.CellResult],
+        fingerprints: Mapping[tuple[str, str], str],
+        total: int,
+        workspace: runner.Workspace,
+    ) -> None:
         with ThreadPoolExecutor(max_workers=max(1, self.options.jobs)) as pool:
             pending: dict[Future[object], Task] = {}
             for spec, members in groups.items():
@@ -187,8 +209,15 @@ class Execution:
                             if isinstance(task, model.VenvSpec):
                                 built = future.result()
                                 assert isinstance(built, model.BuiltVenv)
-                                self._built(built, groups[task], pool, pending, done,
-                                            fingerprints, workspace)
+                                self._built(
+                                    built,
+                                    groups[task],
+                                    pool,
+                                    pending,
+                                    done,
+                                    fingerprints,
+                                    workspace,
+                                )
                             else:
                                 result = future.result()
                                 assert isinstance(result, model.CellResult)
@@ -207,32 +236,60 @@ class Execution:
                             done[(task[1].scenario, task[1].id)] = result
                 raise
 
-    def _built(self, built: model.BuiltVenv, members: Sequence[tuple[model.Scenario, model.Cell]],
-               pool: ThreadPoolExecutor, pending: dict[Future[object], Task],
-               done: dict[tuple[str, str], model.CellResult],
-               fingerprints: Mapping[tuple[str, str], str], workspace: runner.Workspace) -> None:
+    def _built(
+        self,
+        built: model.BuiltVenv,
+        members: Sequence[tuple[model.Scenario, model.Cell]],
+        pool: ThreadPoolExecutor,
+        pending: dict[Future[object], Task],
+        done: dict[tuple[str, str], model.CellResult],
+        fingerprints: Mapping[tuple[str, str], str],
+        workspace: runner.Workspace,
+    ) -> None:
         for s, cell in members:
             key = (cell.scenario, cell.id)
             if built.failure is not None or built.path is None:
                 if built.failure is not model.Outcome.NOT_RUN:
                     done[key] = self._unbuilt(cell, built, fingerprints[key])
                 continue
-            pending[pool.submit(self._run, s, cell, built, fingerprints[key], workspace)] = \
-                (s, cell)
+            pending[pool.submit(self._run, s, cell, built, fingerprints[key], workspace)] = (
+                s,
+                cell,
+            )
 
-    def _unbuilt(self, cell: model.Cell, built: model.BuiltVenv, fingerprint: str
-                 ) -> model.CellResult:
+    def _unbuilt(
+        self, cell: model.Cell, built: model.BuiltVenv, fingerprint: str
+    ) -> model.CellResult:
         log = self._log(cell)
         source = self.logs / "venvs" / f"{_spec_name(cell.venv)}.log"
         text = source.read_text(encoding="utf-8", errors="replace") if source.exists() else ""
-        log.write_text(f"# buglab cell {cell.scenario} {cell.id}\n# {built.failure}: "
-                       f"{built.message}\n\n{text}", encoding="utf-8")
+        log.write_text(
+            f"# buglab cell {cell.scenario} {cell.id}\n# {built.failure}: "
+            f"{built.message}\n\n{text}",
+            encoding="utf-8",
+        )
         assert built.failure is not None
-        return model.CellResult(cell.id, cell.labels, (), built.failure, cell.expected, None,
-                                built.seconds, self._relative(log), built.message, fingerprint)
+        return model.CellResult(
+            cell.id,
+            cell.labels,
+            (),
+            built.failure,
+            cell.expected,
+            None,
+            built.seconds,
+            self._relative(log),
+            built.message,
+            fingerprint,
+        )
 
-    def _run(self, s: model.Scenario, cell: model.Cell, built: model.BuiltVenv,
-             fingerprint: str, workspace: runner.Workspace) -> model.CellResult:
+    def _run(
+        self,
+        s: model.Scenario,
+        cell: model.Cell,
+        built: model.BuiltVenv,
+        fingerprint: str,
+        workspace: runner.Workspace,
+    ) -> model.CellResult:
         assert built.path is not None
         log = self._log(cell)
         record = runner.run_cell(cell, s, built.path, log, workspace, self.caller, self.cancel)
@@ -240,9 +297,19 @@ class Execution:
             outcome, detail = model.Outcome.NOT_RUN, "interrupted"
         else:
             outcome, detail = classify.classify(record, s.signature)
-        return model.CellResult(cell.id, cell.labels, built.resolved, outcome, cell.expected,
-                                record.returncode, record.seconds, self._relative(log), detail,
-                                fingerprint, built.key)
+        return model.CellResult(
+            cell.id,
+            cell.labels,
+            built.resolved,
+            outcome,
+            cell.expected,
+            record.returncode,
+            record.seconds,
+            self._relative(log),
+            detail,
+            fingerprint,
+            built.key,
+        )
 
     def _log(self, cell: model.Cell) -> Path:
         path = self.logs / cell.scenario / f"{cell.id}.log"
@@ -256,8 +323,17 @@ class Execution:
         """Everything a cell's outcome depends on; --resume keeps a cell only if it matches."""
         identity = self.builder.identify(cell.venv)
         key = identity if isinstance(identity, str) else identity.key
-        blob = json.dumps([key, cell.argv, cell.env, s.signature.pattern, s.timeout,
-                           s.passenv, self.builder._digest(s.project)])
+        blob = json.dumps(
+            [
+                key,
+                cell.argv,
+                cell.env,
+                s.signature.pattern,
+                s.timeout,
+                s.passenv,
+                self.builder._digest(s.project),
+            ]
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -268,14 +344,21 @@ def _spec_name(spec: model.VenvSpec) -> str:
 # -- stages 7-8: results ---------------------------------------------------------------------
 
 
-def assemble(p: Plan, done: Mapping[tuple[str, str], model.CellResult],
-             meta: Mapping[str, str]) -> model.MatrixResult:
+def assemble(
+    p: Plan, done: Mapping[tuple[str, str], model.CellResult], meta: Mapping[str, str]
+) -> model.MatrixResult:
     s = p.scenario
-    cells = tuple(done.get((s.name, c.id)) or model.CellResult(
-        c.id, c.labels, (), model.Outcome.NOT_RUN, c.expected, None, 0.0, "", "not run")
-        for c in p.cells)
+    cells = tuple(
+        done.get((s.name, c.id))
+        or model.CellResult(
+            c.id, c.labels, (), model.Outcome.NOT_RUN, c.expected, None, 0.0, "", "not run"
+        )
+        for c in p.cells
+    )
     return model.MatrixResult(
-        scenario=s.name, title=s.title, command=s.command,
+        scenario=s.name,
+        title=s.title,
+        command=s.command,
         venv_axes=tuple(a.name for a in s.axes if a.kind.shapes_venv),
         command_axes=tuple(a.name for a in s.axes if not a.kind.shapes_venv),
         axis_labels=tuple((a.name, a.labels) for a in s.axes),
@@ -318,8 +401,7 @@ class Report:
         return 1 if any(r.contradictions for r in self.results) else 0
 
 
-def run_matrix(options: Options, caller: Mapping[str, str], say: Say,
-               progress: Progress) -> Report:
+def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: Progress) -> Report:
     """The ``matrix`` command: every stage, in order."""
     scenarios = load_scenarios(options.root, options.names)
     plans = make_plans(scenarios, options.only, options.shard)
@@ -340,9 +422,13 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say,
         except (KeyboardInterrupt, Interrupted):
             interrupted = True
         done = execution.done
-        meta = {"buglab": __version__, "started": started,
-                "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "backend": execution.builder.settings.backend.name, "jobs": str(options.jobs)}
+        meta = {
+            "buglab": __version__,
+            "started": started,
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "backend": execution.builder.settings.backend.name,
+            "jobs": str(options.jobs),
+        }
         if options.shard:
             meta["shard"] = options.shard
         results = tuple(assemble(p, done, meta) for p in plans)
