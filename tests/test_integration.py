@@ -178,3 +178,34 @@ def test_virtualenv_backend_reproduces_too(tmp_path: Path) -> None:
         seed_id("editable", "2023-12-10", "on"): "reproduced",
         seed_id("non-editable", "2023-12-10", "on"): "passed",
     }
+
+
+def _pair(name: str) -> tuple[str, str]:
+    """A cell expected to reproduce and one expected to pass, sharing a venv when possible."""
+    from buglab import model, plan, scenario
+
+    loaded = scenario.load(ROOT / "scenarios" / name / scenario.SCENARIO_FILE, ROOT)
+    cells = plan.expand(loaded)
+    bugs = [c for c in cells if c.expected is model.Outcome.REPRODUCED]
+    passes = [c for c in cells if c.expected is model.Outcome.PASSED]
+    assert bugs and passes, f"{name} needs a reproduced and a passed expectation"
+    for bug in reversed(bugs):  # latest toolchains come last: their venvs are cached best
+        twin = next((p for p in passes if p.venv == bug.venv), None)
+        if twin is not None:
+            return bug.id, twin.id
+    return bugs[-1].id, passes[-1].id
+
+
+SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").iterdir() if p.name != SEED)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_scenario_reproduces_and_passes_for_real(
+    name: str, store: Path, tmp_path: Path
+) -> None:
+    bug, fine = _pair(name)
+    done = lab("matrix", name, "--cell", bug, "--cell", fine, "--store", str(store),
+               "--results", str(tmp_path), "--quiet")  # fmt: skip
+    found = {k: v["outcome"] for k, v in cells(tmp_path, name).items()}
+    assert found == {bug: "reproduced", fine: "passed"}, done.stderr
+    assert done.returncode == 0

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
         help="keep cells with this value (repeat; a,b for either)",
     )
     matrix.add_argument(
+        "--cell", action="append", default=[], metavar="ID", help="keep this cell (repeat)"
+    )
+    matrix.add_argument(
         "--jobs",
         "-j",
         type=int,
@@ -122,6 +125,7 @@ def _matrix(args: argparse.Namespace, root: Path, err: Console, out: Console) ->
         root=root,
         names=tuple(args.scenarios),
         only=tuple(args.only),
+        cells=tuple(args.cell),
         jobs=args.jobs,
         backend=args.backend,
         shard=args.shard,

@@ -37,6 +37,7 @@ class Options:
     root: Path
     names: tuple[str, ...] = ()
     only: tuple[str, ...] = ()
+    cells: tuple[str, ...] = ()
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     backend: str | None = None
     shard: str | None = None
@@ -83,11 +84,22 @@ def load_scenarios(root: Path, names: Sequence[str]) -> tuple[model.Scenario, ..
 
 
 def make_plans(
-    scenarios: Sequence[model.Scenario], only: Sequence[str], shard: str | None
+    scenarios: Sequence[model.Scenario],
+    only: Sequence[str],
+    shard: str | None,
+    cells: Sequence[str] = (),
 ) -> tuple[Plan, ...]:
     selection = plan.Selection.parse(only)
     selection.validate(scenarios)
     plans = [Plan(s, plan.select(plan.expand(s), selection)) for s in scenarios]
+    if cells:
+        known = [c.id for p in plans for c in p.cells]
+        for wanted in cells:
+            if wanted not in known:
+                raise UsageError(
+                    f"--cell {wanted!r}: no such cell{scenario.did_you_mean(wanted, known)}"
+                )
+        plans = [Plan(p.scenario, tuple(c for c in p.cells if c.id in cells)) for p in plans]
     if shard is not None:
         which = plan.Shard.parse(shard)
         everything = [cell for p in plans for cell in p.cells]
@@ -404,7 +416,7 @@ class Report:
 def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: Progress) -> Report:
     """The ``matrix`` command: every stage, in order."""
     scenarios = load_scenarios(options.root, options.names)
-    plans = make_plans(scenarios, options.only, options.shard)
+    plans = make_plans(scenarios, options.only, options.shard, options.cells)
     if options.jobs < 1:
         raise UsageError(f"--jobs {options.jobs}: must be at least 1")
     store_ = Store(options.store_dir)
