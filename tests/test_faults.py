@@ -418,3 +418,21 @@ def test_serial_and_parallel_runs_agree_three_times(tmp_path: Path) -> None:
             seen.append([(c["id"], c["outcome"]) for c in results(repo)["cells"]])
     assert all(run == seen[0] for run in seen)
     assert [i for i, _ in seen[0]] == ["mode=pass", "mode=bug", "mode=other", "mode=signal"]
+
+
+def test_shards_merged_equal_one_full_run(tmp_path: Path) -> None:
+    extra = '\n[axes.deps]\nkind = "requirements"\nvalues = { none = [], six = ["six"] }\n'
+    toml = scenario_toml(["pass", "bug", "other"], extra=extra)
+    repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
+    for k in ("1/3", "2/3", "3/3"):
+        assert lab(repo, "--shard", k).returncode == 0
+    shards = sorted((repo / "results" / "shards").glob("probe.*-of-3.json"))
+    assert len(shards) == 3
+    merge = subprocess.run(
+        [sys.executable, "-m", "buglab", "--root", str(repo), "merge", *map(str, shards)],
+        capture_output=True, text=True, check=False)  # fmt: skip
+    assert merge.returncode == 0, merge.stderr
+    merged = [(c["id"], c["outcome"], c["venv"]) for c in results(repo)["cells"]]
+    assert lab(repo).returncode == 0
+    whole = [(c["id"], c["outcome"], c["venv"]) for c in results(repo)["cells"]]
+    assert merged == whole and len(whole) == 6
