@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from buglab.scenario import discover
 from tests.conftest import ROOT, SEED
 
 pytestmark = pytest.mark.slow
@@ -196,7 +197,7 @@ def _pair(name: str) -> tuple[str, str]:
     return bugs[-1].id, passes[-1].id
 
 
-SCENARIOS = sorted(p.name for p in (ROOT / "scenarios").iterdir() if p.name != SEED)
+SCENARIOS = [p.name for p in discover(ROOT / "scenarios") if p.name != SEED]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
