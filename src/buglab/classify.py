@@ -35,5 +35,7 @@ def _line_of(text: str, found: re.Match[str]) -> str:
 
 
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    """The last line that says something: pytest ends with rows of '=' or '!'."""
+    lines = [line.strip(" =!-_*") for line in text.splitlines()]
+    lines = [line for line in lines if line]
     return lines[-1][:200] if lines else ""
