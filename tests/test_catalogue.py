@@ -203,7 +203,6 @@ def lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
     def refuse(*args: object, **kwargs: object) -> None:
         raise ReachedTheVenvStage("validation passed: the matrix went on to the venv store")
 
-    monkeypatch.setattr(workflow, "Store", refuse)
     monkeypatch.setattr(workflow, "Execution", refuse)
     return made
 

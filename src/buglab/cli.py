@@ -14,7 +14,7 @@ from typing import NoReturn
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from buglab import __version__, plan, render, store, workflow
+from buglab import __version__, execute, plan, render, store, workflow
 from buglab.errors import BuglabError, UsageError
 
 
@@ -96,7 +96,7 @@ def find_root(start: Path) -> Path:
 
 
 @contextmanager
-def _progress(console: Console, enabled: bool) -> Iterator[workflow.Progress]:
+def _progress(console: Console, enabled: bool) -> Iterator[execute.Progress]:
     """A bar that appears with the first finished cell, so that bad input prints one line."""
     bar = Progress(
         TextColumn("cells"),

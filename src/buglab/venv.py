@@ -234,11 +234,11 @@ class Builder:
         found = self.interpreters.find(spec.python)
         if isinstance(found, str):
             return found
-        digest = self._digest(spec.project) if spec.project else None
+        digest = self.digest(spec.project) if spec.project else None
         key = venv_key(spec, self.settings.backend.name, found, digest, self.settings.index_url)
         return Identity(key, found, digest)
 
-    def _digest(self, project: model.Project) -> str:
+    def digest(self, project: model.Project) -> str:
         with self.guard:
             if project not in self.digests:
                 self.digests[project] = project_digest(project)

@@ -1,0 +1,216 @@
+"""Stages 4-6: build venvs, run cells, classify them - in parallel, interruptible.
+
+One pool does both jobs: a venv build is submitted per venv group, and each group's cells are
+submitted the moment its venv is ready. Sequential is the same code with one worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from buglab import backends, classify, model, runner
+from buglab.venv import Builder, BuildSettings, Interpreters, Store
+
+Say = Callable[[str], None]
+Progress = Callable[[int, int], None]  # (done, total)
+CellKey = tuple[str, str]  # (scenario, cell id)
+
+
+class Interrupted(Exception):
+    """SIGTERM, raised in the main thread like Ctrl-C so both take the same path."""
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass(frozen=True)
+class Job:
+    scenario: model.Scenario
+    cell: model.Cell
+    fingerprint: str
+
+    @property
+    def key(self) -> CellKey:
+        return (self.cell.scenario, self.cell.id)
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: Path
+    results: Path
+    jobs: int
+    backend: str | None = None
+    offline: bool = False
+    rebuild: bool = False
+    keep: bool = False
+
+
+class Execution:
+    """Holds the finished cells, so that an interrupted run still has them."""
+
+    def __init__(
+        self, settings: Settings, caller: Mapping[str, str], say: Say, progress: Progress
+    ) -> None:
+        self.settings = settings
+        self.caller = caller
+        self.progress = progress
+        self.cancel = threading.Event()
+        self.done: dict[CellKey, model.CellResult] = {}
+        self.logs = settings.results / "logs"
+        self.builder = Builder(
+            BuildSettings(
+                store=Store(settings.store),
+                backend=backends.choose(settings.backend),
+                caller=caller,
+                index_url=backends.index_url(caller),
+                offline=settings.offline,
+                rebuild=settings.rebuild,
+            ),
+            Interpreters(caller),
+            say,
+        )
+
+    @property
+    def backend(self) -> str:
+        return self.builder.settings.backend.name
+
+    def fingerprint(self, scenario: model.Scenario, cell: model.Cell) -> str:
+        """Everything a cell's outcome depends on; ``--resume`` keeps a cell only if it matches."""
+        identity = self.builder.identify(cell.venv)
+        venv = identity if isinstance(identity, str) else identity.key
+        files = self.builder.digest(scenario.project)
+        blob = [venv, cell.argv, cell.env, scenario.signature.pattern, scenario.timeout,
+                scenario.passenv, files]  # fmt: skip
+        return hashlib.sha256(json.dumps(blob).encode()).hexdigest()[:16]
+
+    def run(self, jobs: Sequence[Job], total: int) -> None:
+        groups: dict[model.VenvSpec, list[Job]] = {}
+        for job in jobs:
+            groups.setdefault(job.cell.venv, []).append(job)
+        self.progress(len(self.done), total)
+        workspace = runner.Workspace(self.settings.keep)
+        pending: dict[Future[Any], Callable[[Any], None]] = {}
+
+        def record(job: Job) -> Callable[[model.CellResult], None]:
+            def finish(result: model.CellResult) -> None:
+                if result.outcome is not model.Outcome.NOT_RUN:
+                    self.done[job.key] = result
+                self.progress(len(self.done), total)
+
+            return finish
+
+        def start_cells(members: list[Job]) -> Callable[[model.BuiltVenv], None]:
+            def started(built: model.BuiltVenv) -> None:
+                for job in members:
+                    if built.path is None:
+                        record(job)(self._unbuilt(job, built))
+                    else:
+                        future = pool.submit(self._run, job, built, workspace)
+                        pending[future] = record(job)
+
+            return started
+
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs)) as pool:
+                for spec, members in groups.items():
+                    log = self._build_log(spec)
+                    future = pool.submit(self.builder.ensure, spec, log, self.cancel)
+                    pending[future] = start_cells(members)
+                try:
+                    with terminate_as_interrupt():
+                        while pending:
+                            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                            for future in finished:
+                                pending.pop(future)(future.result())
+                except (KeyboardInterrupt, Interrupted):
+                    self.cancel.set()
+                    for future in pending:
+                        future.cancel()
+                    for future, then in list(pending.items()):
+                        if not future.cancelled():
+                            then(future.result())
+                    raise
+        finally:
+            workspace.close()
+
+    def _run(self, job: Job, built: model.BuiltVenv, workspace: runner.Workspace
+             ) -> model.CellResult:  # fmt: skip
+        assert built.path is not None
+        log = self._log(job.cell)
+        record = runner.run_cell(
+            job.cell, job.scenario, built.path, log, workspace, self.caller, self.cancel
+        )
+        if record.cancelled:
+            outcome, detail = model.Outcome.NOT_RUN, "interrupted"
+        else:
+            outcome, detail = classify.classify(record, job.scenario.signature)
+        return model.CellResult(
+            id=job.cell.id,
+            labels=job.cell.labels,
+            resolved=built.resolved,
+            outcome=outcome,
+            expected=job.cell.expected,
+            returncode=record.returncode,
+            seconds=record.seconds,
+            log=self._relative(log),
+            detail=detail,
+            fingerprint=job.fingerprint,
+            venv=built.key,
+        )
+
+    def _unbuilt(self, job: Job, built: model.BuiltVenv) -> model.CellResult:
+        """A cell whose venv could not be built carries the installer's message in its log."""
+        assert built.failure is not None
+        log = self._log(job.cell)
+        source = self._build_log(job.cell.venv)
+        text = source.read_text(encoding="utf-8", errors="replace") if source.exists() else ""
+        header = f"# buglab cell {job.cell.scenario} {job.cell.id}\n# {built.failure}: "
+        log.write_text(f"{header}{built.message}\n\n{text}", encoding="utf-8")
+        return model.CellResult(
+            id=job.cell.id,
+            labels=job.cell.labels,
+            resolved=(),
+            outcome=built.failure,
+            expected=job.cell.expected,
+            returncode=None,
+            seconds=built.seconds,
+            log=self._relative(log),
+            detail=built.message,
+            fingerprint=job.fingerprint,
+        )
+
+    def _build_log(self, spec: model.VenvSpec) -> Path:
+        path = self.logs / "venvs" / f"{hashlib.sha256(repr(spec).encode()).hexdigest()[:16]}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _log(self, cell: model.Cell) -> Path:
+        path = self.logs / cell.scenario / f"{cell.id}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self.settings.results).as_posix()
