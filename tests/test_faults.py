@@ -436,3 +436,23 @@ def test_shards_merged_equal_one_full_run(tmp_path: Path) -> None:
     assert lab(repo).returncode == 0
     whole = [(c["id"], c["outcome"], c["venv"]) for c in results(repo)["cells"]]
     assert merged == whole and len(whole) == 6
+
+
+def test_warm_runs_need_no_network_and_offline_builds_say_so(tmp_path: Path) -> None:
+    toml = scenario_toml(["pass", "bug"], requirements='["six"]')
+    repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
+    assert lab(repo).returncode == 0
+    blocked = {**os.environ, "BUGLAB_INDEX_URL": "http://127.0.0.1:9/simple"}
+    start = time.monotonic()
+    assert lab(repo, env=blocked).returncode == 0
+    assert time.monotonic() - start < 30
+    assert outcomes(repo) == {"mode=pass": "passed", "mode=bug": "reproduced"}
+    # a venv that must be built offline, from a package no cache holds, fails fast and says so
+    offline = scenario_toml(["pass"], requirements='["buglab-never-published-0000"]')
+    (repo / "scenarios" / "probe" / "scenario.toml").write_text(offline)
+    start = time.monotonic()
+    lab(repo, "--offline", env=blocked)
+    assert time.monotonic() - start < 60
+    (cell,) = results(repo)["cells"]
+    assert cell["outcome"] == "env-error"
+    assert cell["detail"].startswith("offline")

@@ -114,16 +114,14 @@ def copy_project(project: model.Project, dest: Path) -> None:
 
 
 def venv_key(
-    spec: model.VenvSpec,
-    backend: str,
-    interpreter: Interpreter,
-    project: str | None,
-    index_url: str | None,
+    spec: model.VenvSpec, backend: str, interpreter: Interpreter, project: str | None
 ) -> str:
+    """What is asked for, not where it is fetched from: another index (a mirror, or one that
+    cannot be reached) does not invalidate a venv, so warm runs never need the network."""
     fields = {
         "layout": LAYOUT, "backend": backend, "python": [interpreter.executable,
         interpreter.version], "requirements": list(spec.requirements), "date": spec.date,
-        "editable": spec.editable, "project": project, "index": index_url,
+        "editable": spec.editable, "project": project,
     }  # fmt: skip
     blob = json.dumps(fields, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:KEY_CHARS]
@@ -235,7 +233,7 @@ class Builder:
         if isinstance(found, str):
             return found
         digest = self.digest(spec.project) if spec.project else None
-        key = venv_key(spec, self.settings.backend.name, found, digest, self.settings.index_url)
+        key = venv_key(spec, self.settings.backend.name, found, digest)
         return Identity(key, found, digest)
 
     def digest(self, project: model.Project) -> str:
@@ -317,6 +315,9 @@ class Builder:
         else:
             lines = [ln for ln in done.output.splitlines() if ln.strip()]
             message = " | ".join(lines[-3:]) or done.start_error or "the installer failed"
+        if self.settings.offline:
+            message = f"offline, and the installer's cache cannot satisfy it: {message}"
+            return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, message)
         missing = index.missing_pins(spec.pins, spec.date, self.settings.index_url)
         if missing:
             with log.open("a", encoding="utf-8") as sink:
