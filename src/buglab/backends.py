@@ -82,11 +82,14 @@ class UvBackend:
         ]
 
     def install(self, target: Path, request: InstallRequest) -> list[str]:
+        # pre-releases only where a requirement names one: "2.1" means a release, not a beta
         argv = [
             self.uv,
             "pip",
             "install",
             "--no-config",
+            "--prerelease",
+            "explicit",
             "--python",
             str(target / "bin" / "python"),
         ]

@@ -52,7 +52,9 @@ class Grid:
         self.cells = {c.labels: c for c in result.cells}
         names = [name for name, _ in result.axis_labels]
         self.order = names
+        # combinations excluded everywhere are left out rather than shown empty
         self.present_rows = [r for r in self.rows if any(self.at(r, c) for c in self.columns)]
+        self.columns = [c for c in self.columns if any(self.at(r, c) for r in self.present_rows)]
 
     def at(
         self, row: tuple[tuple[str, str], ...], column: tuple[tuple[str, str], ...]
