@@ -87,23 +87,17 @@ values = {{ {values} }}
 """
 
 
+def matrix_argv(repo: Path, *args: str) -> list[str]:
+    """``buglab matrix probe`` on a throwaway repository, with a venv store inside it."""
+    return [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe", "--quiet",
+            "--store", str(repo / "store"), *args]  # fmt: skip
+
+
 def lab(
     repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "buglab",
-            "--root",
-            str(repo),
-            "matrix",
-            "probe",
-            "--quiet",
-            "--store",
-            str(repo / "store"),
-            *args,
-        ],
+        matrix_argv(repo, *args),
         capture_output=True,
         text=True,
         env=env or dict(os.environ),
@@ -273,20 +267,7 @@ def test_interrupted_run_keeps_finished_cells_and_resumes(tmp_path: Path) -> Non
     toml = scenario_toml(modes, env=f'{{ SLEEP_FILE = "{sleep}" }}')
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "buglab",
-            "--root",
-            str(repo),
-            "matrix",
-            "probe",
-            "--quiet",
-            "--store",
-            str(repo / "store"),
-            "--jobs",
-            "3",
-        ],
+        matrix_argv(repo, "--jobs", "3"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -347,18 +328,7 @@ def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
         {"probe.py": PROBE, "pyproject.toml": pyproject, "backend.py": backend},
     )
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "buglab",
-            "--root",
-            str(repo),
-            "matrix",
-            "probe",
-            "--quiet",
-            "--store",
-            str(repo / "store"),
-        ],
+        matrix_argv(repo),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -381,18 +351,7 @@ def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
 def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:
     toml = scenario_toml(["pass", "bug", "other"], requirements='["six"]')
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
-    argv = [
-        sys.executable,
-        "-m",
-        "buglab",
-        "--root",
-        str(repo),
-        "matrix",
-        "probe",
-        "--store",
-        str(repo / "store"),
-        "--quiet",
-    ]
+    argv = matrix_argv(repo)
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out1, out2 = first.communicate(timeout=300), second.communicate(timeout=300)
