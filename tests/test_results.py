@@ -104,3 +104,18 @@ def test_unreadable_results_are_one_line_errors(tmp_path: Path) -> None:
     bad.write_text('{"schema": 1}')
     with pytest.raises(ResultsError, match="not a buglab results file"):
         store.read(bad)
+
+
+def test_a_partial_run_updates_its_cells_in_the_full_table(seed: model.Scenario) -> None:
+    whole = fake_result(seed)
+    first = plan.expand(seed)[0]
+    partial = fake_result(seed, {first.id: model.Outcome.FAILED}, cells=(first,))
+    partial = model.MatrixResult(
+        partial.scenario, partial.title, partial.command, partial.venv_axes,
+        partial.command_axes, partial.axis_labels,
+        tuple(c for c in partial.cells if c.id == first.id), partial.meta,
+    )  # fmt: skip
+    merged = store.overlay(whole, partial)
+    assert [c.id for c in merged.cells] == [c.id for c in whole.cells]
+    assert merged.cells[0].outcome is model.Outcome.FAILED
+    assert merged.cells[1:] == whole.cells[1:]

@@ -34,8 +34,7 @@ def missing_pins(pins: Iterable[model.Version], day: str | None, index_url: str 
         fits = [
             v
             for v, when in uploads.items()
-            if spec.contains(v)
-            and (limit is None or when is None or when < limit)
+            if spec.contains(v) and (limit is None or when is None or when < limit)
         ]
         if not fits:
             when = f" by {day}" if day else ""

@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -147,6 +148,20 @@ def merge(parts: Iterable[model.MatrixResult]) -> list[model.MatrixResult]:
             )
         )
     return merged
+
+
+def overlay(old: model.MatrixResult, new: model.MatrixResult) -> model.MatrixResult:
+    """A partial run (``--only``, ``--cell``) updates its cells in the last full table.
+
+    Cells it did not run are kept from ``old`` only while the scenario's axes and command are
+    the same; otherwise the old table describes another matrix and is dropped.
+    """
+    if old.axis_labels != new.axis_labels or old.command != new.command:
+        return new
+    cells = {c.id: c for c in old.cells}
+    cells.update((c.id, c) for c in new.cells)
+    order = cell_order(new.axis_labels)
+    return replace(new, cells=tuple(sorted(cells.values(), key=lambda c: order(c.labels))))
 
 
 def cell_order(

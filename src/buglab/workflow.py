@@ -200,11 +200,18 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
         }
         if options.shard:
             meta["shard"] = options.shard
-        results = tuple(assemble(p, execution.done, meta) for p in plans)
-        for result in results:
+        results = []
+        for p in plans:
+            if not p.cells:
+                say(f"{p.scenario.name}: no cell matches the selection; its results are unchanged")
+                continue
+            result = assemble(p, execution.done, meta)
             path = results_path(options, result.scenario)
+            if (options.only or options.cells) and not options.shard and path.exists():
+                result = store.overlay(store.read(path), result)
             store.write(result, path, None if options.shard else render.markdown(result))
-    return Report(results, interrupted)
+            results.append(result)
+    return Report(tuple(results), interrupted)
 
 
 def resumable(
