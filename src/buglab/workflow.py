@@ -202,7 +202,7 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
             meta["shard"] = options.shard
         results = []
         for p in plans:
-            if not p.cells:
+            if not p.cells and not options.shard:  # an empty shard is still a shard
                 say(f"{p.scenario.name}: no cell matches the selection; its results are unchanged")
                 continue
             result = assemble(p, execution.done, meta)
