@@ -119,3 +119,19 @@ def test_a_partial_run_updates_its_cells_in_the_full_table(seed: model.Scenario)
     assert [c.id for c in merged.cells] == [c.id for c in whole.cells]
     assert merged.cells[0].outcome is model.Outcome.FAILED
     assert merged.cells[1:] == whole.cells[1:]
+
+
+def test_terminal_table_is_a_grid_or_a_list_when_too_wide(seed: model.Scenario) -> None:
+    result = fake_result(seed)
+    grid = render.terminal(result)
+    assert len(grid.columns) == 3 + 1 + 4 and grid.row_count == 12
+    wide = model.MatrixResult(
+        result.scenario, result.title, result.command, ("install",),
+        ("sqlalchemy", "toolchain", "warnings", "coverage"), result.axis_labels, result.cells,
+        result.meta,
+    )  # fmt: skip
+    listed = render.terminal(wide)
+    assert [c.header for c in listed.columns] == [
+        "install", "sqlalchemy", "toolchain", "warnings", "coverage", "outcome"
+    ]  # fmt: skip
+    assert listed.row_count == 48

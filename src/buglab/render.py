@@ -150,22 +150,35 @@ def summary(result: model.MatrixResult) -> str:
     return f"{len(result.cells)} cells: {', '.join(parts)}; {verdict}."
 
 
+#: beyond this many command-axis columns the terminal gets one line per cell instead
+WIDE = 6
+
+
 def terminal(result: model.MatrixResult) -> Table:
+    """The grid in the terminal; a matrix too wide for it is listed one cell per line."""
     grid = Grid(result)
     table = Table(
         title=f"{result.scenario}: {result.title}", caption=summary(result), show_lines=False
     )
     for name in result.venv_axes:
         table.add_column(name, style="cyan", no_wrap=True)
+    if len(grid.columns) > WIDE:
+        for name in result.command_axes:
+            table.add_column(name, style="cyan", no_wrap=True)
+        table.add_column("outcome")
+        for row in grid.present_rows:
+            for column in grid.columns:
+                cell = grid.at(row, column)
+                if cell is not None:
+                    table.add_row(*(label for _, label in row + column), _word(cell))
+        return table
     table.add_column("resolved", style="dim")
     for column in grid.columns:
         table.add_column(grid.column_title(column), justify="center")
     for row in grid.present_rows:
         items: list[str | Text] = [label for _, label in row]
         items.append(grid.resolved(row))
-        for column in grid.columns:
-            cell = grid.at(row, column)
-            items.append(_word(cell))
+        items += [_word(grid.at(row, column)) for column in grid.columns]
         table.add_row(*items)
     return table
 
