@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from buglab import index, model, proc
 from buglab.backends import Backend, InstallRequest, Interpreter, installer_env, site_packages
+from buglab.editable import EditableWheels
 from buglab.store import write_atomic
 
 Say = Callable[[str], None]
@@ -224,6 +225,8 @@ class Builder:
         self.interpreters = interpreters
         self.say = say
         self.env = installer_env(settings.caller)
+        self.editables = EditableWheels(settings.store.root / "editables", settings.backend,
+                                        self.env, settings.timeout)  # fmt: skip
         self.digests: dict[model.Project, str] = {}
         self.guard = threading.Lock()
 
@@ -268,12 +271,17 @@ class Builder:
         store.venvs.mkdir(parents=True, exist_ok=True)
         _sweep(store.venvs, key)
         target = store.venvs / f"{key}.{secrets.token_hex(4)}"
+        backend = self.settings.backend
+        log.write_text(f"# building venv {key} with {backend.name}\n", encoding="utf-8")
         editable = self._project(spec.project, digest) if spec.project and digest else None
         request = InstallRequest(
             spec.requirements, editable, spec.date, self.settings.index_url, self.settings.offline
         )
-        backend = self.settings.backend
-        log.write_text(f"# building venv {key} with {backend.name}\n", encoding="utf-8")
+        if editable is not None and digest is not None:
+            wheel = self.editables.wheel(editable, digest, interpreter, request, log, cancel)
+            if wheel is not None:  # the same backend's output, built once and reused
+                request = replace(request, requirements=(*request.requirements, str(wheel)),
+                                  editable=None)  # fmt: skip
         steps = [backend.create(target, interpreter)]
         if request.requirements or request.editable is not None:
             steps.append(backend.install(target, request))
