@@ -210,3 +210,16 @@ def test_every_scenario_reproduces_and_passes_for_real(
     found = {k: v["outcome"] for k, v in cells(tmp_path, name).items()}
     assert found == {bug: "reproduced", fine: "passed"}, done.stderr
     assert done.returncode == 0
+
+
+def test_unavailable_is_remembered_for_a_past_date(store: Path, tmp_path: Path) -> None:
+    """A warm run asks nothing of the index, even for cells that could never be built."""
+    select = ["--only", "sqlalchemy=2.1", "--only", "toolchain=2023-12-10", "--only",
+              "install=non-editable", "--store", str(store), "--quiet"]  # fmt: skip
+    lab("matrix", SEED, *select, "--results", str(tmp_path / "first"))
+    blocked = {**os.environ, "BUGLAB_INDEX_URL": "http://127.0.0.1:9/simple"}
+    done = lab("matrix", SEED, *select, "--results", str(tmp_path / "second"), env=blocked)
+    assert done.returncode == 0, done.stderr
+    found = cells(tmp_path / "second")
+    assert {c["outcome"] for c in found.values()} == {"unavailable"}
+    assert all("no release of sqlalchemy==2.1.*" in c["detail"] for c in found.values())

@@ -69,28 +69,22 @@ def run_cell(
     caller: Mapping[str, str],
     cancel: threading.Event | None = None,
 ) -> model.RunRecord:
-    folder = workspace.new()
+    folder = workspace.new()  # removed with the workspace at the end, not on the cell's clock
     work, home = folder / "work", folder / "home"
     work.mkdir()
     home.mkdir()
-    try:
-        copy_project(scenario.project, work)
-        env = cell_env(cell, venv, home, caller, scenario.passenv)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        header = [
-            f"# buglab cell {cell.scenario} {cell.id}",
-            f"# venv {venv.resolve()}",
-            "# env " + " ".join(f"{k}={env[k]}" for k in sorted(env) if k != "PATH"),
-            "$ " + " ".join(cell.argv),
-            "",
-        ]
-        log.write_text("\n".join(header), encoding="utf-8")
-        done = proc.run(
-            cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel
-        )
-    finally:
-        if not workspace.keep:
-            shutil.rmtree(folder, ignore_errors=True)
+    copy_project(scenario.project, work)
+    env = cell_env(cell, venv, home, caller, scenario.passenv)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    header = [
+        f"# buglab cell {cell.scenario} {cell.id}",
+        f"# venv {venv.resolve()}",
+        "# env " + " ".join(f"{k}={env[k]}" for k in sorted(env) if k != "PATH"),
+        "$ " + " ".join(cell.argv),
+        "",
+    ]
+    log.write_text("\n".join(header), encoding="utf-8")
+    done = proc.run(cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel)
     return model.RunRecord(
         done.returncode, done.timed_out, done.output, done.seconds, str(log), done.cancelled
     )

@@ -257,10 +257,14 @@ class Builder:
         link = settings.store.venvs / identity.key
         with _Locked(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}", self.say):
             if not settings.rebuild:
-                reused = read_manifest(link, identity.key)
+                reused = read_manifest(link, identity.key) or read_unavailable(link, log)
                 if reused is not None:
                     return reused
             built = self._build(spec, identity, log, cancel)
+            if built.failure is model.Outcome.UNAVAILABLE and spec.date is not None:
+                # a series with no release by a past day never gets one: remember, ask no more
+                marker = {"key": identity.key, "message": built.message}
+                write_atomic(_unavailable(link), json.dumps(marker))
         return _with_seconds(built, time.monotonic() - start)
 
     def _build(
@@ -388,6 +392,22 @@ def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:
         return None
     resolved = tuple(sorted(data["resolved"].items()))
     return model.BuiltVenv(key, link, data["python"], resolved, reused=True)
+
+
+def _unavailable(link: Path) -> Path:
+    return link.with_name(f"{link.name}.unavailable")
+
+
+def read_unavailable(link: Path, log: Path) -> model.BuiltVenv | None:
+    """A venv an earlier run found impossible for its (past) toolchain date."""
+    try:
+        data = json.loads(_unavailable(link).read_text(encoding="utf-8"))
+        message = str(data["message"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    log.write_text(f"# buglab: unavailable (found by an earlier run): {message}\n",
+                   encoding="utf-8")  # fmt: skip
+    return model.BuiltVenv(link.name, None, "", (), model.Outcome.UNAVAILABLE, message, reused=True)
 
 
 def resolved_versions(venv: Path, python: str) -> tuple[tuple[str, str], ...]:
