@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from buglab import model, plan, render, scenario, store
+from buglab import model, plan, render, scenario, store, workflow
 
 T = TypeVar("T")
 TIME_LIMIT = 1.0  # seconds, per group of stages
@@ -101,32 +101,14 @@ def fake_result(s: model.Scenario, cells: Sequence[model.Cell]) -> model.MatrixR
     """A result as a run of ``cells`` would store it: outcomes cycle, every field filled."""
     outcomes = (model.Outcome.PASSED, model.Outcome.REPRODUCED, model.Outcome.FAILED)
     resolved = (("pkg", "1.0.3"), ("pytest", "8.3.4"), ("python", "3.11.7"))
-    results = tuple(
-        model.CellResult(
-            c.id,
-            c.labels,
-            resolved,
-            outcomes[i % 3],
-            c.expected,
-            i % 3,
-            1.234,
-            f"logs/{NAME}/{c.id}.log",
-            "exit 0",
-            f"{i:016x}",
-            "k" * 24,
+    done = {
+        (c.scenario, c.id): model.CellResult(
+            c.id, c.labels, resolved, outcomes[i % 3], c.expected, i % 3, 1.234,
+            f"logs/{NAME}/{c.id}.log", "exit 0", f"{i:016x}", "k" * 24,
         )
         for i, c in enumerate(cells)
-    )
-    return model.MatrixResult(
-        scenario=s.name,
-        title=s.title,
-        command=s.command,
-        venv_axes=tuple(a.name for a in s.axes if a.kind.shapes_venv),
-        command_axes=tuple(a.name for a in s.axes if not a.kind.shapes_venv),
-        axis_labels=tuple((a.name, a.labels) for a in s.axes),
-        cells=results,
-        meta=(("buglab", "bench"), ("shown_packages", "pkg,pytest")),
-    )
+    }  # fmt: skip
+    return workflow.assemble(workflow.Plan(s, tuple(cells)), done, {"buglab": "bench"})
 
 
 def _measure(name: str, work: Callable[[], T]) -> tuple[T, Stage]:
