@@ -602,8 +602,8 @@ def notes(data: Mapping[str, Any], setup: Setup, runs: int) -> list[str]:
     if skipped:
         out.append(
             f"- {skipped} cells are `unavailable` (nothing to install): every baseline "
-            "skips them; the lab's runs include them, and each warm run tries those "
-            "venvs again (an install that fails, then a question to the index)."
+            "skips them; the lab's runs include them (the cold run tries to build them once; "
+            "warm runs know them from the store)."
         )
     if "by_hand" in data:
         out.append(

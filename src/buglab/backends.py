@@ -90,6 +90,8 @@ class UvBackend:
             "--no-config",
             "--prerelease",
             "explicit",
+            # compiled at build time: cells never write bytecode into the venv they share
+            "--compile-bytecode",
             "--python",
             str(target / "bin" / "python"),
         ]
