@@ -541,7 +541,7 @@ def tables(data: Mapping[str, Any], setup: Setup, runs: int) -> tuple[str, list[
         "",
         "| lab overhead | median ms | worst ms |",
         "|---|---|---|",
-        f"| per cell: its `seconds` − bare pytest, back to back | {p1['median']:.0f} "
+        f"| per cell: its `seconds` − bare pytest, back to back | {round(p1['median']) + 0} "
         f"| {p1['worst']:.0f} |",
         f"| per `matrix` run: wall − its one cell's `seconds` | {fixed['median']:.0f} "
         f"| {fixed['worst']:.0f} |",
@@ -557,7 +557,7 @@ def tables(data: Mapping[str, Any], setup: Setup, runs: int) -> tuple[str, list[
         {
             "target": f"lab overhead per cell (its `seconds` − bare pytest), median ≤ "
             f"{TARGET_OVERHEAD_MS:.0f} ms",
-            "measured": f"{p1['median']:.0f} ms",
+            "measured": f"{round(p1['median']) + 0} ms",
             "pass": p1["median"] <= TARGET_OVERHEAD_MS,
         },
     ]
