@@ -247,10 +247,6 @@ def case(
     return pytest.param(Case(key, problem, edits, text, setup), id=doc, marks=marks)
 
 
-def engine_bug(reason: str, condition: bool = True) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(condition, strict=True, reason=f"engine bug: {reason}")
-
-
 def link_in_scenario(lab: Lab) -> None:
     """A file in the scenario folder that is a symlink to a file outside the repository."""
     lab.folder().mkdir(parents=True, exist_ok=True)

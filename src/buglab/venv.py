@@ -62,10 +62,6 @@ class Store:
     def locks(self) -> Path:
         return self.root / "locks"
 
-    @property
-    def runs(self) -> Path:
-        return self.root / "runs"
-
     def lock(self, name: str) -> FileLock:
         self.locks.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.locks / f"{name}.lock"))
