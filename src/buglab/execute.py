@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from buglab import backends, classify, model, runner
+from buglab import backends, classify, model, plan, runner
 from buglab.venv import Builder, BuildSettings, Interpreters, Store
 
 Say = Callable[[str], None]
@@ -107,9 +107,9 @@ class Execution:
         return hashlib.sha256(json.dumps(blob).encode()).hexdigest()[:16]
 
     def run(self, jobs: Sequence[Job], total: int) -> None:
-        groups: dict[model.VenvSpec, list[Job]] = {}
-        for job in jobs:
-            groups.setdefault(job.cell.venv, []).append(job)
+        by_key = {job.key: job for job in jobs}
+        groups = [[by_key[(c.scenario, c.id)] for c in group]
+                  for group in plan.venv_groups([job.cell for job in jobs])]  # fmt: skip
         self.progress(len(self.done), total)
         workspace = runner.Workspace(self.settings.keep)
         pending: dict[Future[Any], Callable[[Any], None]] = {}
@@ -135,7 +135,8 @@ class Execution:
 
         try:
             with ThreadPoolExecutor(max_workers=max(1, self.settings.jobs)) as pool:
-                for spec, members in groups.items():
+                for members in groups:
+                    spec = members[0].cell.venv
                     log = self._build_log(spec)
                     future = pool.submit(self.builder.ensure, spec, log, self.cancel)
                     pending[future] = start_cells(members)

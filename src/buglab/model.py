@@ -193,7 +193,6 @@ class BuiltVenv:
     resolved: tuple[tuple[str, str], ...]
     failure: Outcome | None = None  # ENV_ERROR or UNAVAILABLE
     message: str = ""
-    reused: bool = False
     seconds: float = 0.0
 
 

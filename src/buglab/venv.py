@@ -253,15 +253,15 @@ class Builder:
         link = settings.store.venvs / identity.key
         with _Locked(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}", self.say):
             if not settings.rebuild:
-                reused = read_manifest(link, identity.key) or read_unavailable(link, log)
-                if reused is not None:
-                    return reused
+                known = read_manifest(link, identity.key) or read_unavailable(link, log)
+                if known is not None:
+                    return known
             built = self._build(spec, identity, log, cancel)
             if built.failure is model.Outcome.UNAVAILABLE and spec.date is not None:
                 # a series with no release by a past day never gets one: remember, ask no more
                 marker = {"key": identity.key, "message": built.message}
                 write_atomic(_unavailable(link), json.dumps(marker))
-        return _with_seconds(built, time.monotonic() - start)
+        return replace(built, seconds=time.monotonic() - start)
 
     def _build(
         self, spec: model.VenvSpec, identity: Identity, log: Path, cancel: threading.Event | None
@@ -365,19 +365,6 @@ class _Locked:
         self.lock.release()
 
 
-def _with_seconds(built: model.BuiltVenv, seconds: float) -> model.BuiltVenv:
-    return model.BuiltVenv(
-        built.key,
-        built.path,
-        built.python_version,
-        built.resolved,
-        built.failure,
-        built.message,
-        built.reused,
-        seconds,
-    )
-
-
 def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:
     """The venv behind ``link`` if it is complete and was built for ``key``."""
     try:
@@ -387,7 +374,7 @@ def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:
     if data.get("key") != key or data.get("layout") != LAYOUT or not (link / "bin").is_dir():
         return None
     resolved = tuple(sorted(data["resolved"].items()))
-    return model.BuiltVenv(key, link, data["python"], resolved, reused=True)
+    return model.BuiltVenv(key, link, data["python"], resolved)
 
 
 def _unavailable(link: Path) -> Path:
@@ -403,7 +390,7 @@ def read_unavailable(link: Path, log: Path) -> model.BuiltVenv | None:
         return None
     log.write_text(f"# buglab: unavailable (found by an earlier run): {message}\n",
                    encoding="utf-8")  # fmt: skip
-    return model.BuiltVenv(link.name, None, "", (), model.Outcome.UNAVAILABLE, message, reused=True)
+    return model.BuiltVenv(link.name, None, "", (), model.Outcome.UNAVAILABLE, message)
 
 
 def resolved_versions(venv: Path, python: str) -> tuple[tuple[str, str], ...]:
