@@ -40,6 +40,11 @@ def lab(
     )
 
 
+def only(*labels: str) -> list[str]:
+    """``--only`` for each AXIS=VALUE."""
+    return [arg for label in labels for arg in ("--only", label)]
+
+
 def cells(results: Path, name: str = SEED) -> dict[str, dict[str, Any]]:
     data = json.loads((results / f"{name}.json").read_text())
     return {c["id"]: c for c in data["cells"]}
@@ -58,10 +63,7 @@ def test_seed_reproduces_and_passes_on_both_toolchains(store: Path, tmp_path: Pa
     done = lab(
         "matrix",
         SEED,
-        "--only",
-        "sqlalchemy=2.0",
-        "--only",
-        "coverage=on",
+        *only("sqlalchemy=2.0", "coverage=on"),
         "--store",
         str(store),
         "--results",
@@ -87,12 +89,7 @@ def test_series_without_a_release_by_the_date_is_unavailable(store: Path, tmp_pa
     done = lab(
         "matrix",
         SEED,
-        "--only",
-        "sqlalchemy=2.1",
-        "--only",
-        "toolchain=2023-12-10",
-        "--only",
-        "install=non-editable",
+        *only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=non-editable"),
         "--store",
         str(store),
         "--results",
@@ -118,12 +115,7 @@ def test_changing_one_axis_value_rebuilds_only_those_venvs(tmp_path: Path) -> No
     repo = copy_seed(tmp_path)
     store = tmp_path / "store"
     select = [
-        "--only",
-        "sqlalchemy=2.0",
-        "--only",
-        "warnings=on",
-        "--only",
-        "coverage=on",
+        *only("sqlalchemy=2.0", "warnings=on", "coverage=on"),
         "--store",
         str(store),
         "--quiet",
@@ -157,14 +149,7 @@ def test_virtualenv_backend_reproduces_too(tmp_path: Path) -> None:
         SEED,
         "--backend",
         "virtualenv",
-        "--only",
-        "sqlalchemy=2.0",
-        "--only",
-        "toolchain=2023-12-10",
-        "--only",
-        "coverage=on",
-        "--only",
-        "warnings=on",
+        *only("sqlalchemy=2.0", "toolchain=2023-12-10", "coverage=on", "warnings=on"),
         "--store",
         str(tmp_path / "store"),
         "--results",
@@ -214,8 +199,8 @@ def test_every_scenario_reproduces_and_passes_for_real(
 
 def test_unavailable_is_remembered_for_a_past_date(store: Path, tmp_path: Path) -> None:
     """A warm run asks nothing of the index, even for cells that could never be built."""
-    select = ["--only", "sqlalchemy=2.1", "--only", "toolchain=2023-12-10", "--only",
-              "install=non-editable", "--store", str(store), "--quiet"]  # fmt: skip
+    select = [*only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=non-editable"),
+              "--store", str(store), "--quiet"]  # fmt: skip
     lab("matrix", SEED, *select, "--results", str(tmp_path / "first"))
     blocked = {**os.environ, "BUGLAB_INDEX_URL": "http://127.0.0.1:9/simple"}
     done = lab("matrix", SEED, *select, "--results", str(tmp_path / "second"), env=blocked)

@@ -17,14 +17,16 @@ def py(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
 
+def run(
+    tmp_path: Path, argv: list[str], timeout: float = 30, cancel: threading.Event | None = None
+) -> proc.Finished:
+    """``proc.run`` in ``tmp_path``, logging to ``tmp_path/log``."""
+    return proc.run(argv, cwd=tmp_path, env=ENV, timeout=timeout, log=tmp_path / "log",
+                    cancel=cancel)  # fmt: skip
+
+
 def test_exit_status_and_output(tmp_path: Path) -> None:
-    done = proc.run(
-        py("print('hi'); raise SystemExit(3)"),
-        cwd=tmp_path,
-        env=ENV,
-        timeout=30,
-        log=tmp_path / "log",
-    )
+    done = run(tmp_path, py("print('hi'); raise SystemExit(3)"), timeout=30)
     assert (done.returncode, done.timed_out, done.output.strip()) == (3, False, "hi")
     assert (tmp_path / "log").read_text().strip() == "hi"
 
@@ -40,7 +42,7 @@ def test_timeout_kills_children_and_setsid_daemons(tmp_path: Path) -> None:
         "time.sleep(600)\n"
     )
     start = time.monotonic()
-    done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=3, log=tmp_path / "log")
+    done = run(tmp_path, py(code), timeout=3)
     assert done.timed_out and done.returncode is None
     assert time.monotonic() - start < 20
     for pid in map(int, pids.read_text().split()):
@@ -55,7 +57,7 @@ def test_daemon_left_behind_by_a_passing_command_is_killed(tmp_path: Path) -> No
         " start_new_session=True, stdout=subprocess.DEVNULL)\n"
         f"open({str(pid_file)!r}, 'w').write(str(d.pid))\n"
     )
-    done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=30, log=tmp_path / "log")
+    done = run(tmp_path, py(code), timeout=30)
     assert done.returncode == 0
     assert not _alive(int(pid_file.read_text()))
 
@@ -65,7 +67,7 @@ def test_huge_output_is_capped_but_the_end_is_kept(tmp_path: Path) -> None:
         "import sys\nchunk = 'x' * 1023 + '\\n'\n"
         "for _ in range(1_100_000): sys.stdout.write(chunk)\nprint('THE END')\n"
     )
-    done = proc.run(py(code), cwd=tmp_path, env=ENV, timeout=120, log=tmp_path / "log")
+    done = run(tmp_path, py(code), timeout=120)
     assert done.returncode == 0
     size = (tmp_path / "log").stat().st_size
     assert size < proc.HEAD_BYTES + proc.TAIL_BYTES + (1 << 16) + 1000
@@ -74,34 +76,19 @@ def test_huge_output_is_capped_but_the_end_is_kept(tmp_path: Path) -> None:
 
 
 def test_exit_by_signal(tmp_path: Path) -> None:
-    done = proc.run(
-        py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"),
-        cwd=tmp_path,
-        env=ENV,
-        timeout=30,
-        log=tmp_path / "log",
-    )
+    done = run(tmp_path, py("import os, signal; os.kill(os.getpid(), signal.SIGKILL)"), timeout=30)
     assert done.returncode == -9
 
 
 def test_missing_program_is_reported_not_raised(tmp_path: Path) -> None:
-    done = proc.run(
-        ["no-such-program-here"], cwd=tmp_path, env=ENV, timeout=5, log=tmp_path / "log"
-    )
+    done = run(tmp_path, ["no-such-program-here"], timeout=5)
     assert done.returncode is None and "could not start" in done.start_error
 
 
 def test_cancel_stops_a_running_process(tmp_path: Path) -> None:
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()
-    done = proc.run(
-        py("import time; time.sleep(600)"),
-        cwd=tmp_path,
-        env=ENV,
-        timeout=60,
-        log=tmp_path / "log",
-        cancel=cancel,
-    )
+    done = run(tmp_path, py("import time; time.sleep(600)"), timeout=60, cancel=cancel)
     assert done.cancelled and done.seconds < 10
 
 
