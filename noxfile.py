@@ -1,6 +1,14 @@
-"""The lab's front door: ``python3 -m nox -s matrix`` runs it, ``-s tests`` tests it."""
+"""The lab's front door: ``python3 -m nox -s matrix`` runs it, ``-s tests`` tests it.
+
+Every ``buglab`` subcommand has a session (``lab`` takes any of them), so nothing needs
+installing by hand. buglab is installed into the session's venv once per source tree: when
+nothing changed, a session starts the lab without asking the installer anything.
+"""
 
 from __future__ import annotations
+
+import hashlib
+from pathlib import Path
 
 import nox
 
@@ -8,28 +16,62 @@ nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.sessions = ["matrix"]
 nox.options.reuse_existing_virtualenvs = True
 
+HERE = Path(__file__).parent
+STAMP = ".buglab-source"
 
-def _lab(session: nox.Session, *extra: str) -> None:
-    session.install(".")
-    session.run("python", "-m", "buglab", "matrix", *extra, *session.posargs)
+
+def _source_digest(*extras: str) -> str:
+    digest = hashlib.sha256(",".join(extras).encode())
+    for path in sorted([HERE / "pyproject.toml", *(HERE / "src").rglob("*.py")]):
+        digest.update(path.relative_to(HERE).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    """``pip install .[extras]`` unless this venv already holds exactly this source tree."""
+    location = getattr(session.virtualenv, "location", None)
+    stamp = Path(location) / STAMP if location else None
+    digest = _source_digest(*extras)
+    if stamp is not None and stamp.is_file() and stamp.read_text() == digest:
+        return
+    session.install(f".[{','.join(extras)}]" if extras else ".")
+    if stamp is not None:
+        stamp.write_text(digest)
+
+
+def _buglab(session: nox.Session, *argv: str) -> None:
+    _install(session)
+    session.run("python", "-m", "buglab", *argv, *session.posargs)
 
 
 @nox.session
 def matrix(session: nox.Session) -> None:
     """Every scenario, or those named after ``--``; ``--only AXIS=VALUE``, ``--jobs N``."""
-    _lab(session)
+    _buglab(session, "matrix")
 
 
 @nox.session(name="scenario-editable")
 def scenario_editable(session: nox.Session) -> None:
-    """The matrix, editable installs only."""
-    _lab(session, "--only", "install=editable")
+    """The matrix, editable installs only (pip install -e .)."""
+    _buglab(session, "matrix", "--only", "install=editable")
 
 
 @nox.session(name="scenario-non-editable")
 def scenario_non_editable(session: nox.Session) -> None:
-    """The matrix, non-editable installs only."""
-    _lab(session, "--only", "install=non-editable")
+    """The matrix, regular installs only (pip install .)."""
+    _buglab(session, "matrix", "--only", "install=non-editable")
+
+
+@nox.session(name="scenario-not-installed")
+def scenario_not_installed(session: nox.Session) -> None:
+    """The matrix, project not installed (its files only in the cell's folder)."""
+    _buglab(session, "matrix", "--only", "install=not-installed")
+
+
+@nox.session
+def lab(session: nox.Session) -> None:
+    """Any buglab subcommand: ``nox -s lab -- plan NAME``, ``-- render FILE``, ``-- merge ...``."""
+    _buglab(session)
 
 
 @nox.session

@@ -296,8 +296,10 @@ def by_hand(setup: Setup, cells: Sequence[model.Cell]) -> dict[str, Any]:
                 )
             install += ["--uploaded-prior-to", backends.cutoff(spec.date)]
         install += list(spec.requirements)
-        if spec.editable:
+        if spec.install is model.InstallMode.EDITABLE:
             install += ["-e", str(project)]
+        elif spec.install is model.InstallMode.NON_EDITABLE:
+            install.append(str(project))
         phases.add("pip install", timed(install, cwd=base, env=env, log=log)[0])
         for cell in group:
             outcomes[cell.id] = run_cell(setup, cell, venv, log)
@@ -333,8 +335,10 @@ OUT = Path({out!r})
 def cell(session, index):
     c = CELLS[index]
     args = ["--uploaded-prior-to", c["cutoff"]] if c["cutoff"] else []
-    if c["editable"]:
+    if c["install"] == "editable":
         args += ["-e", PROJECT]
+    elif c["install"] == "non-editable":
+        args.append(PROJECT)
     session.install(*args, *c["requirements"])
     output = session.run(*c["argv"], env=c["env"], silent=True, success_codes=range(256))
     (OUT / f"{{index}}.txt").write_text(output or "")
@@ -354,7 +358,7 @@ def nox_per_cell(setup: Setup, cells: Sequence[model.Cell]) -> dict[str, Any]:
     described = [
         {
             "requirements": list(c.venv.requirements),
-            "editable": c.venv.editable,
+            "install": c.venv.install.value,
             "cutoff": backends.cutoff(c.venv.date) if c.venv.date else None,
             "argv": list(c.argv),
             "env": dict(c.env),

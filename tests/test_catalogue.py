@@ -655,7 +655,8 @@ CASES = [
     case(
         "install value that is no install mode suggests 'editable'",
         "axes.install.values[0]",
-        "'editabel' is not an install mode (editable or non-editable) (did you mean 'editable'?)",
+        "'editabel' is not an install mode (editable, non-editable, not-installed) "
+        "(did you mean 'editable'?)",
         put("axes.install.values", ["editabel", "non-editable"]),
     ),
     case(
@@ -930,7 +931,7 @@ CASES = [
         "unknown outcome suggests 'reproduced'",
         "expect[1].outcome",
         "unknown outcome 'reproduce' (one of passed, reproduced, failed, timeout, env-error, "
-        "unavailable) (did you mean 'reproduced'?)",
+        "unavailable, flaky) (did you mean 'reproduced'?)",
         put("expect.1.outcome", "reproduce"),
     ),
     case(

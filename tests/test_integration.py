@@ -72,12 +72,14 @@ def test_seed_reproduces_and_passes_on_both_toolchains(store: Path, tmp_path: Pa
     )
     assert done.returncode == 0, done.stderr
     found = cells(tmp_path)
-    assert len(found) == 8
+    assert len(found) == 12
     outcome = {k: v["outcome"] for k, v in found.items()}
     assert outcome[seed_id("editable", "2023-12-10", "on")] == "reproduced"
-    assert outcome[seed_id("non-editable", "2023-12-10", "on")] == "passed"
+    assert outcome[seed_id("non-editable", "2023-12-10", "on")] == "reproduced"
+    assert outcome[seed_id("not-installed", "2023-12-10", "on")] == "passed"
     assert outcome[seed_id("editable", "latest", "on")] == "reproduced"
     assert outcome[seed_id("editable", "latest", "off")] == "passed"
+    assert outcome[seed_id("not-installed", "latest", "on")] == "reproduced"
     old = found[seed_id("editable", "2023-12-10", "on")]["resolved"]
     assert old["sqlalchemy"].startswith("2.0.") and old["pytest"] == "7.4.3"
     log = tmp_path / found[seed_id("editable", "2023-12-10", "on")]["log"]
@@ -89,7 +91,7 @@ def test_series_without_a_release_by_the_date_is_unavailable(store: Path, tmp_pa
     done = lab(
         "matrix",
         SEED,
-        *only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=non-editable"),
+        *only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=not-installed"),
         "--store",
         str(store),
         "--results",
@@ -123,7 +125,7 @@ def test_changing_one_axis_value_rebuilds_only_those_venvs(tmp_path: Path) -> No
     assert lab("matrix", SEED, *select, root=repo).returncode == 0
     first = {k: c["venv"] for k, c in cells(repo / "results").items()}
     before = {p.name: p.stat().st_ino for p in (store / "venvs").iterdir() if p.is_symlink()}
-    assert set(before) == set(first.values()) and len(before) == 4
+    assert set(before) == set(first.values()) and len(before) == 6
     toml = repo / "scenarios" / SEED / "scenario.toml"
     toml.write_text(
         toml.read_text()
@@ -135,7 +137,7 @@ def test_changing_one_axis_value_rebuilds_only_those_venvs(tmp_path: Path) -> No
     then = {k: c["venv"] for k, c in cells(repo / "results").items()}
     after = {p.name: p.stat().st_ino for p in (store / "venvs").iterdir() if p.is_symlink()}
     assert all(before[k] == after[k] for k in before), "an unchanged venv was rebuilt"
-    assert len(set(after) - set(before)) == 2
+    assert len(set(after) - set(before)) == 3
     for cell_id, key in then.items():
         if "toolchain=latest" in cell_id:
             assert key == first[cell_id]
@@ -162,7 +164,8 @@ def test_virtualenv_backend_reproduces_too(tmp_path: Path) -> None:
     outcome = {k: v["outcome"] for k, v in cells(tmp_path).items()}
     assert outcome == {
         seed_id("editable", "2023-12-10", "on"): "reproduced",
-        seed_id("non-editable", "2023-12-10", "on"): "passed",
+        seed_id("non-editable", "2023-12-10", "on"): "reproduced",
+        seed_id("not-installed", "2023-12-10", "on"): "passed",
     }
 
 
@@ -199,7 +202,7 @@ def test_every_scenario_reproduces_and_passes_for_real(
 
 def test_unavailable_is_remembered_for_a_past_date(store: Path, tmp_path: Path) -> None:
     """A warm run asks nothing of the index, even for cells that could never be built."""
-    select = [*only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=non-editable"),
+    select = [*only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=not-installed"),
               "--store", str(store), "--quiet"]  # fmt: skip
     lab("matrix", SEED, *select, "--results", str(tmp_path / "first"))
     blocked = {**os.environ, "BUGLAB_INDEX_URL": "http://127.0.0.1:9/simple"}

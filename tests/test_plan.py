@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from buglab import model, plan
+from buglab import backends, model, plan
 from buglab.errors import UsageError
 
 
-def test_seed_expands_to_48_cells_in_12_venvs(seed: model.Scenario) -> None:
+def test_seed_expands_to_72_cells_in_18_venvs(seed: model.Scenario) -> None:
     cells = plan.expand(seed)
-    assert len(cells) == 48
-    assert len(plan.venv_groups(cells)) == 12
-    assert len({c.id for c in cells}) == 48
+    assert len(cells) == 72
+    assert len(plan.venv_groups(cells)) == 18
+    assert len({c.id for c in cells}) == 72
 
 
 def test_flags_land_where_the_placeholder_stands(seed: model.Scenario) -> None:
@@ -30,12 +32,45 @@ def test_venv_spec_carries_the_venv_axes_only(seed: model.Scenario) -> None:
     by_id = {c.id: c for c in plan.expand(seed)}
     a = by_id["install=editable,sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on"]
     b = by_id["install=editable,sqlalchemy=2.0,toolchain=latest,warnings=off,coverage=off"]
-    c = by_id["install=non-editable,sqlalchemy=2.0,toolchain=latest,warnings=off,coverage=off"]
+    c = by_id["install=not-installed,sqlalchemy=2.0,toolchain=latest,warnings=off,coverage=off"]
     assert a.venv == b.venv
     assert a.venv != c.venv
     assert a.venv.requirements == ("pytest", "pytest-cov", "sqlalchemy", "sqlalchemy==2.0.*")
-    assert a.venv.editable and a.venv.project is not None
+    assert a.venv.install is model.InstallMode.EDITABLE and a.venv.project is not None
     assert c.venv.project is None and c.venv.date is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "installs", "argument"),
+    [
+        ("editable", True, "--editable"),  # pip install -e ./project
+        ("non-editable", True, None),  # pip install ./project
+        ("not-installed", False, None),  # only files in the cell's folder
+    ],
+)
+def test_each_install_mode_yields_its_install_request(
+    seed: model.Scenario, mode: str, installs: bool, argument: str | None, tmp_path: Path
+) -> None:
+    cell = next(c for c in plan.expand(seed) if c.label_map["install"] == mode)
+    assert cell.venv.install.value == mode
+    assert (cell.venv.project is not None) is installs
+    # what the installer is told when it has to build the folder itself
+    request = backends.InstallRequest(
+        cell.venv.requirements,
+        tmp_path if installs else None,
+        cell.venv.date,
+        None,
+        False,
+        editable=cell.venv.install is model.InstallMode.EDITABLE,
+    )
+    argv = backends.UvBackend("uv").install(tmp_path / "venv", request)
+    tail = argv[-2:] if argument else argv[-1:]
+    if not installs:
+        assert str(tmp_path) not in argv
+    elif argument:
+        assert tail == [argument, str(tmp_path)]
+    else:
+        assert tail == [str(tmp_path)] and "--editable" not in argv
 
 
 def test_expectations_follow_the_rules(seed: model.Scenario) -> None:
@@ -46,6 +81,10 @@ def test_expectations_follow_the_rules(seed: model.Scenario) -> None:
     )
     assert (
         by_id["install=non-editable,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"]
+        is model.Outcome.REPRODUCED
+    )
+    assert (
+        by_id["install=not-installed,sqlalchemy=1.4,toolchain=2023-12-10,warnings=on,coverage=on"]
         is model.Outcome.PASSED
     )
     assert (

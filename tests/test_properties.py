@@ -41,7 +41,7 @@ SETTINGS = settings(
 #: label pools per kind; every label is valid in scenario.toml, and distinct labels of one axis
 #: always give distinct payloads (so distinct venvs for the kinds that shape one)
 LABELS: dict[model.AxisKind, tuple[str, ...]] = {
-    model.AxisKind.INSTALL: ("editable", "non-editable"),
+    model.AxisKind.INSTALL: ("editable", "non-editable", "not-installed"),
     model.AxisKind.DATE: ("2023-12-10", "latest", "2022-01-31", "2024-02-29"),
     model.AxisKind.VERSION: ("1.4", "2.0", "2.0.1", "3"),
     model.AxisKind.FLAGS: ("on", "off", "a", "b", "c"),
@@ -108,7 +108,7 @@ def specs(draw: st.DrawFn) -> Spec:
 def _payload(axis: AxisSpec, index: int, label: str) -> model.Payload:
     kind = axis.kind
     if kind is model.AxisKind.INSTALL:
-        return model.Install(label == "editable")
+        return model.Install(model.InstallMode(label))
     if kind is model.AxisKind.DATE:
         return model.Date(None if label == "latest" else label)
     if kind is model.AxisKind.VERSION:
@@ -223,10 +223,10 @@ def cells_of(spec: Spec) -> tuple[model.Cell, ...]:
 
 
 def satisfies(cell: model.Cell, wanted: dict[str, set[str]]) -> bool:
-    """``--only`` as documented: every named axis holds; a missing install axis is non-editable."""
+    """``--only`` as documented: every named axis holds; a missing install axis is not-installed."""
     labels = cell.label_map
     for axis, values in wanted.items():
-        label = labels.get(axis, "non-editable" if axis == "install" else None)
+        label = labels.get(axis, "not-installed" if axis == "install" else None)
         if label not in values:
             return False
     return True
@@ -438,3 +438,4 @@ def test_only_install_respects_an_install_axis_of_another_name() -> None:
     cells = plan.expand(build(spec))
     kept = plan.select(cells, plan.Selection.parse(["install=non-editable"]))
     assert [c.id for c in kept] == ["mode=non-editable"]
+    assert plan.select(cells, plan.Selection.parse(["install=not-installed"])) == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ def fake_result(
     seed: model.Scenario,
     outcome_of: dict[str, model.Outcome] | None = None,
     cells: tuple[model.Cell, ...] | None = None,
+    started: str = "2026-11-22T10:00:00Z",
 ) -> model.MatrixResult:
     """A result as if every cell had met its expectation (or the outcome given)."""
     done = {}
@@ -26,9 +28,11 @@ def fake_result(
             else (("python", "3.11.7"), ("pytest", "8.0.0"), ("sqlalchemy", "2.0.1"))
         )
         done[(cell.scenario, cell.id)] = model.CellResult(
-            cell.id, cell.labels, resolved, outcome, cell.expected, 0, 1.0, f"logs/{cell.id}"
-        )
-    return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, {"buglab": "test"})
+            cell.id, cell.labels, resolved, outcome, cell.expected, 0, 1.0, f"logs/{cell.id}",
+            fingerprint=f"fp-{cell.id}",
+        )  # fmt: skip
+    meta = {"buglab": "test", "started": started}
+    return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, meta)
 
 
 def test_json_round_trip(seed: model.Scenario, tmp_path: Path) -> None:
@@ -58,7 +62,7 @@ def test_markdown_rows_are_venv_axes_and_columns_command_axes(seed: model.Scenar
         "| warnings=on coverage=off | warnings=off coverage=on "
         "| warnings=off coverage=off |"
     )
-    assert len(lines) == 2 + 12
+    assert len(lines) == 2 + 18
     assert lines[2].startswith("| editable | 1.4 | 2023-12-10 | py 3.11.7, pytest 8.0.0, ")
     assert "| 🐛 | ✅ | ✅ | ✅ |" in lines[2]
     assert "Legend: ✅ passed" in text
@@ -101,30 +105,91 @@ def test_unreadable_results_are_one_line_errors(tmp_path: Path) -> None:
     bad.write_text("{not json")
     with pytest.raises(ResultsError, match="cannot be read"):
         store.read(bad)
-    bad.write_text('{"schema": 1}')
+    bad.write_text('{"schema": 2}')
     with pytest.raises(ResultsError, match="not a buglab results file"):
         store.read(bad)
+
+
+def test_results_from_before_install_modes_are_refused_in_one_line(tmp_path: Path) -> None:
+    """Schema 1 said 'non-editable' for what is now 'not-installed': never read it silently."""
+    old = tmp_path / "old.json"
+    old.write_text('{"schema": 1, "cells": []}')
+    with pytest.raises(ResultsError) as caught:
+        store.read(old)
+    line = str(caught.value)
+    assert "\n" not in line and "schema 1" in line and "'not-installed'" in line
+
+
+def _expectations(seed: model.Scenario) -> dict[str, model.Outcome | None]:
+    return {c.id: c.expected for c in plan.expand(seed)}
+
+
+def _fingerprints(result: model.MatrixResult) -> dict[str, str]:
+    return {c.id: c.fingerprint or f"fp-{c.id}" for c in result.cells}
 
 
 def test_a_partial_run_updates_its_cells_in_the_full_table(seed: model.Scenario) -> None:
     whole = fake_result(seed)
     first = plan.expand(seed)[0]
-    partial = fake_result(seed, {first.id: model.Outcome.FAILED}, cells=(first,))
-    partial = model.MatrixResult(
-        partial.scenario, partial.title, partial.command, partial.venv_axes,
-        partial.command_axes, partial.axis_labels,
-        tuple(c for c in partial.cells if c.id == first.id), partial.meta,
-    )  # fmt: skip
-    merged = store.overlay(whole, partial)
+    partial = fake_result(
+        seed, {first.id: model.Outcome.FAILED}, cells=(first,), started="2026-11-23T09:00:00Z"
+    )
+    partial = replace(partial, cells=tuple(c for c in partial.cells if c.id == first.id))
+    merged = store.carry_over(whole, partial, _expectations(seed), _fingerprints(partial))
     assert [c.id for c in merged.cells] == [c.id for c in whole.cells]
     assert merged.cells[0].outcome is model.Outcome.FAILED
     assert merged.cells[1:] == whole.cells[1:]
+    assert len(merged.carried) == len(whole.cells) - 1
+    assert "71 kept from earlier runs" in render.summary(merged)
+
+
+def test_an_interrupted_run_never_replaces_a_measured_outcome(seed: model.Scenario) -> None:
+    """Cells that did not run keep their earlier outcome, marked with its date; none is
+    claimed 'as expected' by the run that did not measure it."""
+    before = fake_result(seed)
+    first, second, third = plan.expand(seed)[:3]
+    now = fake_result(seed, started="2026-11-23T09:00:00Z", cells=(first,))
+    assert sum(not c.ran for c in now.cells) == 71
+    prints = _fingerprints(now)
+    prints[third.id] = "changed inputs"
+    merged = store.carry_over(before, now, _expectations(seed), prints)
+    by_id = {c.id: c for c in merged.cells}
+    assert by_id[first.id].measured == "2026-11-23T09:00:00Z"
+    assert by_id[second.id] == before.cells[1]  # kept, with the earlier date
+    assert by_id[second.id].measured == "2026-11-22T10:00:00Z"
+    assert not by_id[third.id].ran  # its inputs changed: the old outcome no longer applies
+    assert len(merged.carried) == 70
+    text = render.markdown(merged)
+    assert "kept from the run of 2026-11-22T10:00:00Z" in text
+    assert "🐛†" in text
+    summary = render.summary(merged)
+    assert "all as expected" not in summary
+    assert "1 as expected" in summary and "70 kept" in summary and "1 not run" in summary
+
+
+def test_summary_says_when_nothing_was_expected(seed: model.Scenario) -> None:
+    bare = replace(seed, expects=())
+    result = fake_result(bare)
+    assert render.summary(result).endswith("; no expectations recorded.")
+    half = replace(result, cells=(replace(result.cells[0], expected=model.Outcome.PASSED),
+                                  *result.cells[1:]))  # fmt: skip
+    assert render.summary(half).endswith("; 1 as expected, 71 with no expectation recorded.")
+
+
+def test_timings_alone_are_not_a_change(seed: model.Scenario) -> None:
+    first = fake_result(seed)
+    again = fake_result(seed, started="2026-11-23T09:00:00Z")
+    again = replace(again, cells=tuple(replace(c, seconds=c.seconds + 1) for c in again.cells))
+    assert store.same_measurements(first, again)
+    moved = replace(again, cells=(replace(again.cells[0], outcome=model.Outcome.FAILED),
+                                  *again.cells[1:]))  # fmt: skip
+    assert not store.same_measurements(first, moved)
 
 
 def test_terminal_table_is_a_grid_or_a_list_when_too_wide(seed: model.Scenario) -> None:
     result = fake_result(seed)
     grid = render.terminal(result)
-    assert len(grid.columns) == 3 + 1 + 4 and grid.row_count == 12
+    assert len(grid.columns) == 3 + 1 + 4 and grid.row_count == 18
     wide = model.MatrixResult(
         result.scenario, result.title, result.command, ("install",),
         ("sqlalchemy", "toolchain", "warnings", "coverage"), result.axis_labels, result.cells,
@@ -134,4 +199,4 @@ def test_terminal_table_is_a_grid_or_a_list_when_too_wide(seed: model.Scenario) 
     assert [c.header for c in listed.columns] == [
         "install", "sqlalchemy", "toolchain", "warnings", "coverage", "outcome"
     ]  # fmt: skip
-    assert listed.row_count == 48
+    assert listed.row_count == 72

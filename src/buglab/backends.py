@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,10 +32,19 @@ class Interpreter:
 @dataclass(frozen=True)
 class InstallRequest:
     requirements: tuple[str, ...]
-    editable: Path | None  # a project folder to install with -e
+    project: Path | None  # a project folder the installer builds itself (when no wheel could be)
     date: str | None  # ISO day: resolve as of the end of that day (UTC)
     index_url: str | None
     offline: bool
+    editable: bool = False  # install ``project`` with -e
+
+    @property
+    def targets(self) -> list[str]:
+        """The requirements, then the project folder as ``pip install [-e] FOLDER`` takes it."""
+        if self.project is None:
+            return list(self.requirements)
+        folder = ["--editable", str(self.project)] if self.editable else [str(self.project)]
+        return [*self.requirements, *folder]
 
 
 class Backend(Protocol):
@@ -101,10 +111,7 @@ class UvBackend:
             argv += ["--index-url", request.index_url]
         if request.offline:
             argv.append("--offline")
-        argv += list(request.requirements)
-        if request.editable is not None:
-            argv += ["--editable", str(request.editable)]
-        return argv
+        return argv + request.targets
 
 
 @dataclass(frozen=True)
@@ -140,10 +147,7 @@ class VirtualenvBackend:
             argv += ["--index-url", request.index_url]
         if request.offline:
             argv += ["--no-index"]
-        argv += list(request.requirements)
-        if request.editable is not None:
-            argv += ["--editable", str(request.editable)]
-        return argv
+        return argv + request.targets
 
 
 def choose(name: str | None) -> Backend:
@@ -157,6 +161,22 @@ def choose(name: str | None) -> Backend:
     if name in (None, "virtualenv"):
         return VirtualenvBackend()
     raise UsageError(f"--backend {name!r}: expected uv or virtualenv")
+
+
+def describe(backend: Backend, env: Mapping[str, str]) -> str:
+    """``uv 0.9.5``, or virtualenv's version (pip is each venv's own, shown in ``resolved``)."""
+    if isinstance(backend, UvBackend):
+        try:
+            done = subprocess.run([backend.uv, "--version"], env=dict(env), capture_output=True,
+                                  text=True, timeout=30, check=False)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return "uv"
+        return done.stdout.strip() or "uv"
+    try:
+        from virtualenv import __version__ as version
+    except ImportError:
+        return "virtualenv"
+    return f"virtualenv {version}, pip"
 
 
 def installer_env(caller: Mapping[str, str]) -> dict[str, str]:

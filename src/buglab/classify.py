@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from buglab import model
 
@@ -39,3 +40,44 @@ def _last_line(text: str) -> str:
     lines = [line.strip(" =!-_*") for line in text.splitlines()]
     lines = [line for line in lines if line]
     return lines[-1][:200] if lines else ""
+
+
+def combine(outcomes: Sequence[model.Outcome]) -> tuple[model.Outcome, str]:
+    """Several runs of one cell: one outcome when they agree, else ``flaky`` with the tally."""
+    first = outcomes[0]
+    if all(o is first for o in outcomes):
+        return first, ""
+    bugs = sum(o is model.Outcome.REPRODUCED for o in outcomes)
+    others = sorted({o.value for o in outcomes if o is not model.Outcome.REPRODUCED})
+    return model.Outcome.FLAKY, f"{bugs}/{len(outcomes)} reproduced (else {', '.join(others)})"
+
+
+EXCERPT_LINES = 40
+EXCERPT_CHARS = 4000
+LINE_CHARS = 300
+#: lines that start the story of a failure: a traceback, or a pytest section
+RULER = re.compile(r"([=_-])\1{8,}")  # pytest's full-width rules, cut to eight characters
+STORY = re.compile(r"^(Traceback \(most recent call last\)|_{3,} .* _{3,}$|={3,} .* ={3,}$)")
+
+
+def excerpt(output: str, signature: re.Pattern[str], outcome: model.Outcome) -> str:
+    """The lines a maintainer needs: the traceback around the signature, or the end of a
+    failure, trimmed to at most 40 lines and 4,000 characters; a pass keeps its last lines."""
+    lines = output.splitlines()
+    if outcome is model.Outcome.REPRODUCED:
+        found = signature.search(output)
+        at = output.count("\n", 0, found.start()) if found else len(lines) - 1
+        start = max(0, at - EXCERPT_LINES + 5)
+        story = [i for i in range(start, at + 1) if STORY.match(lines[i].strip())]
+        start = story[-1] if story else start
+        chosen = lines[start : min(len(lines), max(at + 6, start + 1))]
+    elif outcome is model.Outcome.PASSED:
+        chosen = lines[-5:]
+    else:
+        chosen = lines[-EXCERPT_LINES:]
+    trimmed = [
+        line if len(line) <= LINE_CHARS else line[: LINE_CHARS - 1] + "…"
+        for line in (RULER.sub(r"\1" * 8, line) for line in chosen[-EXCERPT_LINES:])
+    ]
+    text = "\n".join(trimmed)
+    return text if len(text) <= EXCERPT_CHARS else "…" + text[-(EXCERPT_CHARS - 1) :]

@@ -6,6 +6,7 @@ submitted the moment its venv is ready. Sequential is the same code with one wor
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import signal
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -66,6 +67,7 @@ class Settings:
     offline: bool = False
     rebuild: bool = False
     keep: bool = False
+    repeat: int = 1  # runs per cell; runs that disagree make the cell flaky
 
 
 class Execution:
@@ -96,6 +98,11 @@ class Execution:
     @property
     def backend(self) -> str:
         return self.builder.settings.backend.name
+
+    @functools.cached_property
+    def installer(self) -> str:
+        """The installer and its version, as an upstream issue asks for them."""
+        return backends.describe(self.builder.settings.backend, self.builder.env)
 
     def fingerprint(self, scenario: model.Scenario, cell: model.Cell) -> str:
         """Everything a cell's outcome depends on; ``--resume`` keeps a cell only if it matches."""
@@ -161,13 +168,17 @@ class Execution:
              ) -> model.CellResult:  # fmt: skip
         assert built.path is not None
         log = self._log(job.cell)
-        record = runner.run_cell(
-            job.cell, job.scenario, built.path, log, workspace, self.caller, self.cancel
+        runs: list[tuple[model.RunRecord, model.Outcome, str]] = []
+        for number in range(self.settings.repeat):
+            record = runner.run_cell(job.cell, job.scenario, built.path, log, workspace,
+                                     self.caller, self.cancel, append=number > 0)  # fmt: skip
+            if record.cancelled:
+                return replace(self._unfinished(job), log=self._relative(log))
+            runs.append((record, *classify.classify(record, job.scenario.signature)))
+        outcome, detail = classify.combine([o for _, o, _ in runs])
+        record, first, first_detail = next(
+            (run for run in runs if run[1] is model.Outcome.REPRODUCED), runs[-1]
         )
-        if record.cancelled:
-            outcome, detail = model.Outcome.NOT_RUN, "interrupted"
-        else:
-            outcome, detail = classify.classify(record, job.scenario.signature)
         return model.CellResult(
             id=job.cell.id,
             labels=job.cell.labels,
@@ -175,12 +186,18 @@ class Execution:
             outcome=outcome,
             expected=job.cell.expected,
             returncode=record.returncode,
-            seconds=record.seconds,
+            seconds=sum(r.seconds for r, _, _ in runs) / len(runs),
             log=self._relative(log),
-            detail=detail,
+            detail=detail or first_detail,
             fingerprint=job.fingerprint,
             venv=built.key,
+            excerpt=classify.excerpt(record.output, job.scenario.signature, first),
+            runs=tuple(o for _, o, _ in runs) if len(runs) > 1 else (),
         )
+
+    def _unfinished(self, job: Job) -> model.CellResult:
+        return model.CellResult(job.cell.id, job.cell.labels, (), model.Outcome.NOT_RUN,
+                                job.cell.expected, None, 0.0, "", "interrupted")  # fmt: skip
 
     def _unbuilt(self, job: Job, built: model.BuiltVenv) -> model.CellResult:
         """A cell whose venv could not be built carries the installer's message in its log."""
@@ -190,6 +207,8 @@ class Execution:
         text = source.read_text(encoding="utf-8", errors="replace") if source.exists() else ""
         header = f"# buglab cell {job.cell.scenario} {job.cell.id}\n# {built.failure}: "
         log.write_text(f"{header}{built.message}\n\n{text}", encoding="utf-8")
+        tail = runner.anonymise("\n".join(text.splitlines()[-20:]),
+                                {self.settings.store: "<store>"})  # fmt: skip
         return model.CellResult(
             id=job.cell.id,
             labels=job.cell.labels,
@@ -201,6 +220,7 @@ class Execution:
             log=self._relative(log),
             detail=built.message,
             fingerprint=job.fingerprint,
+            excerpt=tail,
         )
 
     def _build_log(self, spec: model.VenvSpec) -> Path:

@@ -19,6 +19,7 @@ class Outcome(str, enum.Enum):
     TIMEOUT = "timeout"
     ENV_ERROR = "env-error"
     UNAVAILABLE = "unavailable"
+    FLAKY = "flaky"
     NOT_RUN = "not-run"
 
     def __str__(self) -> str:
@@ -47,9 +48,24 @@ class AxisKind(str, enum.Enum):
         return self.value
 
 
+class InstallMode(str, enum.Enum):
+    """How the project under test gets into the venv; each label reads as the command it means."""
+
+    EDITABLE = "editable"  # pip install -e .
+    NON_EDITABLE = "non-editable"  # pip install .
+    NOT_INSTALLED = "not-installed"  # only files in the cell's folder
+
+    @property
+    def installs_project(self) -> bool:
+        return self is not InstallMode.NOT_INSTALLED
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class Install:
-    editable: bool
+    mode: InstallMode
 
 
 @dataclass(frozen=True)
@@ -163,8 +179,8 @@ class VenvSpec:
     python: str | None
     requirements: tuple[str, ...]
     date: str | None
-    editable: bool
-    project: Project | None  # set only for editable venvs
+    install: InstallMode
+    project: Project | None  # set only when the project is installed (editable or not)
     pins: tuple[Version, ...] = ()  # version-axis pins, to tell "unavailable" from "env-error"
 
 
@@ -194,6 +210,7 @@ class BuiltVenv:
     failure: Outcome | None = None  # ENV_ERROR or UNAVAILABLE
     message: str = ""
     seconds: float = 0.0
+    reused: bool = False  # found complete in the store (or known unavailable), not built now
 
 
 @dataclass(frozen=True)
@@ -221,10 +238,17 @@ class CellResult:
     detail: str = ""
     fingerprint: str = ""
     venv: str = ""  # the key of the venv the cell ran in
+    excerpt: str = ""  # the lines of output that matter, paths replaced by <cell> and <venv>
+    runs: tuple[Outcome, ...] = ()  # each run's outcome, when the cell was run more than once
+    measured: str = ""  # when the run that measured this cell started (ISO, UTC)
 
     @property
     def as_expected(self) -> bool:
         return self.expected is None or self.expected is self.outcome
+
+    @property
+    def ran(self) -> bool:
+        return self.outcome is not Outcome.NOT_RUN
 
 
 @dataclass(frozen=True)
@@ -237,9 +261,20 @@ class MatrixResult:
     axis_labels: tuple[tuple[str, tuple[str, ...]], ...]
     cells: tuple[CellResult, ...]
     meta: tuple[tuple[str, str], ...] = field(default=())
+    axis_kinds: tuple[tuple[str, str], ...] = ()  # (axis, kind), e.g. ("toolchain", "date")
 
     @property
     def contradictions(self) -> tuple[CellResult, ...]:
-        return tuple(
-            c for c in self.cells if not c.as_expected and c.outcome is not Outcome.NOT_RUN
-        )
+        return tuple(c for c in self.cells if not c.as_expected and c.ran)
+
+    @property
+    def started(self) -> str:
+        return dict(self.meta).get("started", "")
+
+    @property
+    def carried(self) -> tuple[CellResult, ...]:
+        """Cells this run did not measure, kept from an earlier run (with its date)."""
+        return tuple(c for c in self.cells if c.ran and c.measured and c.measured != self.started)
+
+    def axes_of_kind(self, kind: AxisKind) -> tuple[str, ...]:
+        return tuple(name for name, k in self.axis_kinds if k == kind.value)

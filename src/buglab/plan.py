@@ -43,7 +43,7 @@ def cell_id(labels: Sequence[tuple[str, str]]) -> str:
 
 
 def _venv_spec(scenario: model.Scenario, payloads: Sequence[model.Payload]) -> model.VenvSpec:
-    python, date, editable = scenario.python, None, False
+    python, date, install = scenario.python, None, model.InstallMode.NOT_INSTALLED
     requirements = list(scenario.requirements)
     pins = []
     for payload in payloads:
@@ -52,7 +52,7 @@ def _venv_spec(scenario: model.Scenario, payloads: Sequence[model.Payload]) -> m
         elif isinstance(payload, model.Date):
             date = payload.day
         elif isinstance(payload, model.Install):
-            editable = payload.editable
+            install = payload.mode
         elif isinstance(payload, model.Version):
             requirements.append(payload.requirement)
             pins.append(payload)
@@ -62,8 +62,8 @@ def _venv_spec(scenario: model.Scenario, payloads: Sequence[model.Payload]) -> m
         python=python,
         requirements=tuple(requirements),
         date=date,
-        editable=editable,
-        project=scenario.project if editable else None,
+        install=install,
+        project=scenario.project if install.installs_project else None,
         pins=tuple(pins),
     )
 
@@ -133,7 +133,7 @@ class Selection:
                 if axis in names:
                     known.update(names[axis])
                 elif axis == "install":
-                    known.update(("editable", "non-editable"))
+                    known.update(mode.value for mode in model.InstallMode)
             if not known:
                 every = sorted({a.name for s in scenarios for a in s.axes})
                 raise UsageError(
@@ -158,7 +158,7 @@ class Selection:
 def _implicit(cell: model.Cell, axis: str) -> str | None:
     """``install`` is answered by every scenario: by its install axis, whatever its name."""
     if axis == "install":
-        return "editable" if cell.venv.editable else "non-editable"
+        return cell.venv.install.value
     return None
 
 

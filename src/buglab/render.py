@@ -18,6 +18,7 @@ SYMBOLS = {
     model.Outcome.TIMEOUT: "⏱️",
     model.Outcome.ENV_ERROR: "🧱",
     model.Outcome.UNAVAILABLE: "➖",
+    model.Outcome.FLAKY: "🎲",
     model.Outcome.NOT_RUN: "⏸️",
 }
 MEANINGS = {
@@ -27,6 +28,7 @@ MEANINGS = {
     model.Outcome.TIMEOUT: "timeout: killed at the time limit",
     model.Outcome.ENV_ERROR: "env-error: the venv could not be built",
     model.Outcome.UNAVAILABLE: "unavailable: no release by that date",
+    model.Outcome.FLAKY: "flaky: repeated runs disagreed (k/N reproduced)",
     model.Outcome.NOT_RUN: "not run: the run was interrupted",
 }
 STYLES = {
@@ -36,9 +38,11 @@ STYLES = {
     model.Outcome.TIMEOUT: "magenta",
     model.Outcome.ENV_ERROR: "bold yellow",
     model.Outcome.UNAVAILABLE: "dim",
+    model.Outcome.FLAKY: "bold magenta",
     model.Outcome.NOT_RUN: "dim",
 }
 SURPRISE = "❗"
+CARRIED = "†"
 
 
 class Grid:
@@ -91,14 +95,24 @@ def _short_versions(
     return ", ".join(parts)
 
 
-def symbol(cell: model.CellResult | None) -> str:
+def symbol(cell: model.CellResult | None, started: str = "") -> str:
     if cell is None:
         return ""
     text = SYMBOLS[cell.outcome]
-    if not cell.as_expected and cell.outcome is not model.Outcome.NOT_RUN:
+    if cell.outcome is model.Outcome.FLAKY:
+        text += f" {tally(cell)}"
+    if started and cell.ran and cell.measured and cell.measured != started:
+        text += CARRIED
+    if not cell.as_expected and cell.ran:
         assert cell.expected is not None
         text += f" {SURPRISE} expected {SYMBOLS[cell.expected]}"
     return text
+
+
+def tally(cell: model.CellResult) -> str:
+    """``2/3``: how many of a flaky cell's runs reproduced."""
+    bugs = sum(run is model.Outcome.REPRODUCED for run in cell.runs)
+    return f"{bugs}/{len(cell.runs)}" if cell.runs else ""
 
 
 def markdown(result: model.MatrixResult) -> str:
@@ -114,7 +128,7 @@ def markdown(result: model.MatrixResult) -> str:
     ]
     for row in grid.present_rows:
         cells = [label for _, label in row] + [grid.resolved(row)]
-        cells += [symbol(grid.at(row, column)) for column in grid.columns]
+        cells += [symbol(grid.at(row, column), result.started) for column in grid.columns]
         lines.append("| " + " | ".join(cells) + " |")
     used = sorted(
         {c.outcome for c in result.cells} | {c.expected for c in result.cells if c.expected},
@@ -122,13 +136,16 @@ def markdown(result: model.MatrixResult) -> str:
     )
     legend = ", ".join(f"{SYMBOLS[o]} {MEANINGS[o]}" for o in used)
     lines += ["", f"Legend: {legend}."]
-    surprises = [
-        c for c in result.cells if not c.as_expected and c.outcome is not model.Outcome.NOT_RUN
-    ]
+    surprises = result.contradictions
     if surprises:
         lines.append(
             f"{SURPRISE} marks {len(surprises)} cell(s) that contradict the "
             "scenario's expectations."
+        )
+    if result.carried:
+        lines.append(
+            f"{CARRIED} marks {len(result.carried)} cell(s) not measured by this run "
+            f"({result.started}): {carried_from(result)}."
         )
     lines += ["", summary(result), ""]
     return "\n".join(lines)
@@ -139,15 +156,50 @@ def command_line(command: Sequence[str]) -> str:
 
 
 def summary(result: model.MatrixResult) -> str:
+    """Counts by outcome, then a verdict that claims nothing about cells it did not check."""
     counts: dict[model.Outcome, int] = {}
     for cell in result.cells:
         counts[cell.outcome] = counts.get(cell.outcome, 0) + 1
     parts = [
         f"{n} {o.value}" for o, n in sorted(counts.items(), key=lambda i: list(SYMBOLS).index(i[0]))
     ]
+    return f"{len(result.cells)} cells: {', '.join(parts)}; {verdict(result)}."
+
+
+def verdict(result: model.MatrixResult) -> str:
     wrong = len(result.contradictions)
-    verdict = f"{wrong} contradict expectations" if wrong else "all as expected"
-    return f"{len(result.cells)} cells: {', '.join(parts)}; {verdict}."
+    kept = {c.id for c in result.carried}
+    carried = len(kept)
+    ran = [c for c in result.cells if c.ran and c.id not in kept]
+    checked = sum(1 for c in ran if c.expected is not None)
+    unexpected = len(ran) - checked
+    missing = sum(1 for c in result.cells if not c.ran)
+    pieces = []
+    if wrong:
+        pieces.append(f"{wrong} contradict expectations")
+    elif checked == len(result.cells):
+        return "all as expected"
+    elif checked:
+        pieces.append(f"{checked} as expected")
+    if unexpected:
+        pieces.append(
+            "no expectations recorded"
+            if unexpected == len(result.cells)
+            else f"{unexpected} with no expectation recorded"
+        )
+    if carried:
+        pieces.append(f"{carried} kept from earlier runs")
+    if missing:
+        pieces.append(f"{missing} not run")
+    return ", ".join(pieces)
+
+
+def carried_from(result: model.MatrixResult) -> str:
+    """``kept from the run of 2026-11-22T10:00:00Z`` (or of several runs)."""
+    dates = sorted({c.measured for c in result.carried})
+    if len(dates) == 1:
+        return f"kept from the run of {dates[0]}"
+    return f"kept from {len(dates)} earlier runs, {dates[0]} to {dates[-1]}"
 
 
 #: beyond this many command-axis columns the terminal gets one line per cell instead
@@ -187,7 +239,9 @@ def _word(cell: model.CellResult | None) -> Text:
     if cell is None:
         return Text("")
     text = Text(cell.outcome.value, style=STYLES[cell.outcome])
-    if not cell.as_expected and cell.outcome is not model.Outcome.NOT_RUN:
+    if cell.outcome is model.Outcome.FLAKY:
+        text.append(f" {tally(cell)}")
+    if not cell.as_expected and cell.ran:
         assert cell.expected is not None
         text.append(f" (expected {cell.expected.value})", style="bold magenta")
     return text

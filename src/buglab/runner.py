@@ -68,7 +68,9 @@ def run_cell(
     workspace: Workspace,
     caller: Mapping[str, str],
     cancel: threading.Event | None = None,
+    append: bool = False,
 ) -> model.RunRecord:
+    """One run of ``cell``; ``append`` adds it to the log of an earlier run of the same cell."""
     folder = workspace.new()  # removed with the workspace at the end, not on the cell's clock
     work, home = folder / "work", folder / "home"
     work.mkdir()
@@ -83,8 +85,18 @@ def run_cell(
         "$ " + " ".join(cell.argv),
         "",
     ]
-    log.write_text("\n".join(header), encoding="utf-8")
+    with log.open("a" if append else "w", encoding="utf-8") as sink:
+        sink.write(("\n" if append else "") + "\n".join(header))
     done = proc.run(cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel)
+    output = anonymise(done.output, {work: "<cell>", venv: "<venv>", home: "<home>"})
     return model.RunRecord(
-        done.returncode, done.timed_out, done.output, done.seconds, str(log), done.cancelled
+        done.returncode, done.timed_out, output, done.seconds, str(log), done.cancelled
     )
+
+
+def anonymise(text: str, places: Mapping[Path, str]) -> str:
+    """Machine-specific folders as short names, so that an excerpt reads the same everywhere."""
+    for path, name in places.items():
+        for spelling in dict.fromkeys((str(path.resolve()), str(path))):
+            text = text.replace(spelling, name)
+    return text

@@ -41,7 +41,7 @@ DIST_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?\Z")
 PYTHON_VERSION = re.compile(r"3\.\d{1,2}\Z")
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-INSTALL_MODES = {"editable": True, "non-editable": False}
+INSTALL_MODES = tuple(mode.value for mode in model.InstallMode)
 DEFAULT_TIMEOUT = 120.0
 
 T = TypeVar("T")
@@ -155,8 +155,14 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         raw.get("project", {}),
         source.parent,
         root,
-        needs_name=bool(
-            install and any(v.payload == model.Install(True) for v in install[0].values)
+        installed_by=next(
+            (
+                v.label
+                for axis in install
+                for v in axis.values
+                if isinstance(v.payload, model.Install) and v.payload.mode.installs_project
+            ),
+            None,
         ),
     )
     return model.Scenario(
@@ -252,7 +258,7 @@ def _check_placeholders(
 
 
 def _project(
-    check: _Checker, value: object, folder: Path, root: Path, *, needs_name: bool
+    check: _Checker, value: object, folder: Path, root: Path, *, installed_by: str | None
 ) -> model.Project:
     table = check.table("project", value)
     check.known_keys("project", table, PROJECT_KEYS)
@@ -261,8 +267,8 @@ def _project(
         name = check.string("project.name", table["name"])
         if not DIST_NAME.match(name):
             raise check.fail("project.name", f"{name!r} is not a valid distribution name")
-    elif needs_name:
-        raise check.fail("project.name", "is required when the install axis has 'editable'")
+    elif installed_by is not None:
+        raise check.fail("project.name", f"is required when the install axis has {installed_by!r}")
     if "files" in table:
         entries = check.strings("project.files", table["files"], empty=False)
         files = tuple(
@@ -378,9 +384,9 @@ def _install_values(
             raise check.fail(
                 f"{key}[{i}]",
                 f"{label!r} is not an install mode "
-                f"(editable or non-editable){did_you_mean(label, list(INSTALL_MODES))}",
+                f"({', '.join(INSTALL_MODES)}){did_you_mean(label, INSTALL_MODES)}",
             )
-        out.append(model.AxisValue(label, model.Install(INSTALL_MODES[label])))
+        out.append(model.AxisValue(label, model.Install(model.InstallMode(label))))
     return tuple(out)
 
 

@@ -17,7 +17,12 @@ from typing import Any
 from buglab import model
 from buglab.errors import ResultsError
 
-SCHEMA = 1
+SCHEMA = 2
+#: why an older file cannot be read as it stands
+OLD_SCHEMAS = {
+    1: "written before install modes were split: its 'non-editable' meant 'not installed', "
+    "which is now 'not-installed', and 'non-editable' is a regular pip install",
+}
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -43,6 +48,7 @@ def to_json(result: model.MatrixResult) -> dict[str, Any]:
         "venv_axes": list(result.venv_axes),
         "command_axes": list(result.command_axes),
         "axes": {name: list(labels) for name, labels in result.axis_labels},
+        "axis_kinds": dict(result.axis_kinds),
         "meta": dict(result.meta),
         "cells": [
             {
@@ -57,6 +63,9 @@ def to_json(result: model.MatrixResult) -> dict[str, Any]:
                 "detail": cell.detail,
                 "fingerprint": cell.fingerprint,
                 "venv": cell.venv,
+                "measured": cell.measured,
+                "runs": [run.value for run in cell.runs],
+                "excerpt": cell.excerpt,
             }
             for cell in result.cells
         ],
@@ -65,8 +74,14 @@ def to_json(result: model.MatrixResult) -> dict[str, Any]:
 
 def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
     try:
-        if data.get("schema") != SCHEMA:
-            raise ResultsError(f"{source}: schema {data.get('schema')!r}, expected {SCHEMA}")
+        schema = data.get("schema")
+        if schema in OLD_SCHEMAS:
+            raise ResultsError(
+                f"{source}: results schema {schema}, {OLD_SCHEMAS[schema]}; "
+                "run the matrix again to measure it"
+            )
+        if schema != SCHEMA:
+            raise ResultsError(f"{source}: schema {schema!r}, expected {SCHEMA}")
         cells = tuple(
             model.CellResult(
                 id=c["id"],
@@ -80,6 +95,9 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
                 detail=c.get("detail", ""),
                 fingerprint=c.get("fingerprint", ""),
                 venv=c.get("venv", ""),
+                measured=c.get("measured", ""),
+                runs=tuple(model.Outcome(r) for r in c.get("runs", [])),
+                excerpt=c.get("excerpt", ""),
             )
             for c in data["cells"]
         )
@@ -92,6 +110,7 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
             axis_labels=tuple((k, tuple(v)) for k, v in data["axes"].items()),
             cells=cells,
             meta=tuple((str(k), str(v)) for k, v in data.get("meta", {}).items()),
+            axis_kinds=tuple((str(k), str(v)) for k, v in data["axis_kinds"].items()),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ResultsError(f"{source}: not a buglab results file ({exc!r})") from None
@@ -136,32 +155,65 @@ def merge(parts: Iterable[model.MatrixResult]) -> list[model.MatrixResult]:
                 cells[cell.id] = cell
         order = cell_order(first.axis_labels)
         merged.append(
-            model.MatrixResult(
-                scenario=name,
-                title=first.title,
-                command=first.command,
-                venv_axes=first.venv_axes,
-                command_axes=first.command_axes,
-                axis_labels=first.axis_labels,
+            replace(
+                first,
                 cells=tuple(sorted(cells.values(), key=lambda c: order(c.labels))),
-                meta=tuple((k, v) for k, v in first.meta if k not in ("shard",)),
+                meta=tuple((k, v) for k, v in first.meta if k != "shard"),
             )
         )
     return merged
 
 
-def overlay(old: model.MatrixResult, new: model.MatrixResult) -> model.MatrixResult:
-    """A partial run (``--only``, ``--cell``) updates its cells in the last full table.
+def carry_over(
+    old: model.MatrixResult | None,
+    new: model.MatrixResult,
+    cells: Mapping[str, model.Outcome | None],
+    fingerprints: Mapping[str, str],
+) -> model.MatrixResult:
+    """This run's cells laid over the last results, so that nothing measured is lost.
 
-    Cells it did not run are kept from ``old`` only while the scenario's axes and command are
-    the same; otherwise the old table describes another matrix and is dropped.
+    A cell this run measured replaces the old one. A cell it planned but did not run (an
+    interrupted run) keeps its old outcome when its inputs (fingerprint) are unchanged; the old
+    ``measured`` date marks it. A cell it did not plan (a narrowed run) keeps its old outcome
+    while it is still a cell of the scenario: ``cells`` maps every cell of the full expansion to
+    its current expectation, which kept cells take. Results of another matrix (other axes or
+    command) are not used.
     """
-    if old.axis_labels != new.axis_labels or old.command != new.command:
+    if old is None or old.axis_labels != new.axis_labels or old.command != new.command:
         return new
-    cells = {c.id: c for c in old.cells}
-    cells.update((c.id, c) for c in new.cells)
+    previous = {c.id: c for c in old.cells if c.ran}
+    merged: dict[str, model.CellResult] = {}
+    for cell in new.cells:
+        before = previous.get(cell.id)
+        keep = (
+            not cell.ran and before is not None and before.fingerprint == fingerprints.get(cell.id)
+        )
+        merged[cell.id] = before if keep and before is not None else cell
+    for cell_id, before in previous.items():
+        if cell_id not in merged and cell_id in cells:
+            merged[cell_id] = before
+    refreshed = [replace(c, expected=cells[c.id]) if c.id in cells else c for c in merged.values()]
     order = cell_order(new.axis_labels)
-    return replace(new, cells=tuple(sorted(cells.values(), key=lambda c: order(c.labels))))
+    return replace(new, cells=tuple(sorted(refreshed, key=lambda c: order(c.labels))))
+
+
+def same_measurements(old: model.MatrixResult, new: model.MatrixResult) -> bool:
+    """Whether ``new`` says nothing ``old`` does not: same cells, outcomes, versions and inputs.
+
+    Timings, logs and run dates differ on every run; a file is not rewritten for them alone, so
+    that an unchanged clone stays unchanged.
+    """
+
+    def facts(result: model.MatrixResult) -> object:
+        cells = [
+            (c.id, c.labels, c.resolved, c.outcome, c.expected, c.returncode, c.fingerprint,
+             c.venv, c.runs)
+            for c in result.cells
+        ]  # fmt: skip
+        shown = dict(result.meta).get("shown_packages")
+        return (result.title, result.command, result.axis_labels, result.axis_kinds, shown, cells)
+
+    return facts(old) == facts(new)
 
 
 def cell_order(

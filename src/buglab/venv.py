@@ -27,11 +27,11 @@ from filelock import FileLock, Timeout
 
 from buglab import index, model, proc
 from buglab.backends import Backend, InstallRequest, Interpreter, installer_env, site_packages
-from buglab.editable import EditableWheels
 from buglab.store import write_atomic
+from buglab.wheels import ProjectWheels
 
 Say = Callable[[str], None]
-LAYOUT = 1  # bump when the way venvs are built changes, so old ones are not trusted
+LAYOUT = 2  # bump when the way venvs are built changes, so old ones are not trusted
 MANIFEST = "buglab-venv.json"
 KEY_CHARS = 24
 IGNORED = {"__pycache__", ".pytest_cache", ".coverage", ".mypy_cache", ".ruff_cache"}
@@ -118,7 +118,7 @@ def venv_key(
     fields = {
         "layout": LAYOUT, "backend": backend, "python": [interpreter.executable,
         interpreter.version], "requirements": list(spec.requirements), "date": spec.date,
-        "editable": spec.editable, "project": project,
+        "install": spec.install.value, "project": project,
     }  # fmt: skip
     blob = json.dumps(fields, sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:KEY_CHARS]
@@ -210,7 +210,7 @@ class BuildSettings:
 class Identity:
     key: str
     interpreter: Interpreter
-    project: str | None  # digest of the project files, for editable venvs
+    project: str | None  # digest of the project files, when the project is installed
 
 
 class Builder:
@@ -221,8 +221,8 @@ class Builder:
         self.interpreters = interpreters
         self.say = say
         self.env = installer_env(settings.caller)
-        self.editables = EditableWheels(settings.store.root / "editables", settings.backend,
-                                        self.env, settings.timeout)  # fmt: skip
+        self.wheels = ProjectWheels(settings.store.root / "wheels", settings.backend, self.env,
+                                    settings.timeout)  # fmt: skip
         self.digests: dict[model.Project, str] = {}
         self.guard = threading.Lock()
 
@@ -255,7 +255,7 @@ class Builder:
             if not settings.rebuild:
                 known = read_manifest(link, identity.key) or read_unavailable(link, log)
                 if known is not None:
-                    return known
+                    return replace(known, reused=True, seconds=time.monotonic() - start)
             built = self._build(spec, identity, log, cancel)
             if built.failure is model.Outcome.UNAVAILABLE and spec.date is not None:
                 # a series with no release by a past day never gets one: remember, ask no more
@@ -266,24 +266,16 @@ class Builder:
     def _build(
         self, spec: model.VenvSpec, identity: Identity, log: Path, cancel: threading.Event | None
     ) -> model.BuiltVenv:
-        key, interpreter, digest = identity.key, identity.interpreter, identity.project
+        key, interpreter = identity.key, identity.interpreter
         store = self.settings.store
         store.venvs.mkdir(parents=True, exist_ok=True)
         _sweep(store.venvs, key)
         target = store.venvs / f"{key}.{secrets.token_hex(4)}"
         backend = self.settings.backend
         log.write_text(f"# building venv {key} with {backend.name}\n", encoding="utf-8")
-        editable = self._project(spec.project, digest) if spec.project and digest else None
-        request = InstallRequest(
-            spec.requirements, editable, spec.date, self.settings.index_url, self.settings.offline
-        )
-        if editable is not None and digest is not None:
-            wheel = self.editables.wheel(editable, digest, interpreter, request, log, cancel)
-            if wheel is not None:  # the same backend's output, built once and reused
-                request = replace(request, requirements=(*request.requirements, str(wheel)),
-                                  editable=None)  # fmt: skip
+        request = self._request(spec, identity, log, cancel)
         steps = [backend.create(target, interpreter)]
-        if request.requirements or request.editable is not None:
+        if request.requirements or request.project is not None:
             steps.append(backend.install(target, request))
         for argv in steps:
             with log.open("a", encoding="utf-8") as sink:
@@ -308,7 +300,7 @@ class Builder:
             "resolved": dict(resolved),
             "requirements": list(spec.requirements),
             "date": spec.date,
-            "editable": spec.editable,
+            "install": spec.install.value,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         write_atomic(target / MANIFEST, json.dumps(manifest, indent=2))
@@ -333,8 +325,26 @@ class Builder:
             return model.BuiltVenv("", None, "", (), model.Outcome.UNAVAILABLE, missing)
         return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, message)
 
+    def _request(
+        self, spec: model.VenvSpec, identity: Identity, log: Path, cancel: threading.Event | None
+    ) -> InstallRequest:
+        """What the installer is given: the project as its wheel, built once and reused."""
+        request = InstallRequest(
+            spec.requirements, None, spec.date, self.settings.index_url, self.settings.offline
+        )
+        if spec.project is None or identity.project is None:
+            return request  # not-installed: the project is only files in the cell's folder
+        folder = self._project(spec.project, identity.project)
+        editable = spec.install is model.InstallMode.EDITABLE
+        wheel = self.wheels.wheel(
+            folder, identity.project, identity.interpreter, request, editable, log, cancel
+        )
+        if wheel is None:  # the installer builds the folder with the same backend
+            return replace(request, project=folder, editable=editable)
+        return replace(request, requirements=(*request.requirements, str(wheel)))
+
     def _project(self, project: model.Project, digest: str) -> Path:
-        """A content-addressed copy of the project, shared by every editable venv of it."""
+        """A content-addressed copy of the project, shared by every venv that installs it."""
         store = self.settings.store
         dest = store.projects / digest[:KEY_CHARS]
         if (dest / "pyproject.toml").exists() or (dest / "setup.py").exists():

@@ -8,6 +8,7 @@ storing touch the disk or start processes.
 from __future__ import annotations
 
 import os
+import platform
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
@@ -19,7 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from buglab import __version__, model, plan, render, scenario, store
-from buglab.errors import UsageError
+from buglab.errors import ResultsError, UsageError
 from buglab.execute import Execution, Interrupted, Job, Progress, Say, Settings
 from buglab.venv import wait_for
 
@@ -37,6 +38,7 @@ class Options:
     rebuild: bool = False
     offline: bool = False
     keep: bool = False
+    repeat: int = 1
     results: Path | None = None
     store: Path | None = None
 
@@ -106,11 +108,15 @@ def make_plans(
 
 
 def assemble(
-    p: Plan, done: Mapping[tuple[str, str], model.CellResult], meta: Mapping[str, str]
+    p: Plan,
+    done: Mapping[tuple[str, str], model.CellResult],
+    meta: Mapping[str, str],
 ) -> model.MatrixResult:
+    """The plan's cells as this run left them; a cell measured now carries the run's date."""
     s = p.scenario
+    started = meta.get("started", "")
     cells = tuple(
-        done.get((s.name, c.id))
+        _dated(done.get((s.name, c.id)), started)
         or model.CellResult(
             c.id, c.labels, (), model.Outcome.NOT_RUN, c.expected, None, 0.0, "", "not run"
         )
@@ -125,12 +131,22 @@ def assemble(
         axis_labels=tuple((a.name, a.labels) for a in s.axes),
         cells=cells,
         meta=(*meta.items(), ("shown_packages", ",".join(shown_packages(s)))),
+        axis_kinds=tuple((a.name, a.kind.value) for a in s.axes),
     )
 
 
+def _dated(cell: model.CellResult | None, started: str) -> model.CellResult | None:
+    if cell is None or cell.measured:  # resumed cells keep the date they were measured
+        return cell
+    return replace(cell, measured=started)
+
+
 def shown_packages(s: model.Scenario) -> list[str]:
-    """The packages a reader wants versions of: those the scenario names."""
+    """The packages a reader wants versions of: those the scenario names, and the project itself
+    (shown only where it is installed)."""
     names = [*s.requirements, *s.show]
+    if s.project.name:
+        names.append(s.project.name)
     for axis in s.axes:
         for value in axis.values:
             if isinstance(value.payload, model.Version):
@@ -166,12 +182,14 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
     """The ``matrix`` command: every stage, in order."""
     if options.jobs < 1:
         raise UsageError(f"--jobs {options.jobs}: must be at least 1")
+    if options.repeat < 1:
+        raise UsageError(f"--repeat {options.repeat}: must be at least 1")
     scenarios = load_scenarios(options.root, options.names)
     plans = make_plans(scenarios, options.only, options.shard, options.cells)
     execution = Execution(
         Settings(store=options.store_dir, results=options.results_dir, jobs=options.jobs,
                  backend=options.backend, offline=options.offline, rebuild=options.rebuild,
-                 keep=options.keep),
+                 keep=options.keep, repeat=options.repeat),
         caller, say, progress,
     )  # fmt: skip
     with ExitStack() as locks:
@@ -181,10 +199,11 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
             lock = FileLock(str(path.with_suffix(".lock")))
             wait_for(lock, f"the results of {p.scenario.name}", say)
             locks.callback(lock.release)
-        previous = _previous(plans, options) if options.resume else {}
+        previous = _previous(plans, options, say)
         jobs = [Job(p.scenario, c, execution.fingerprint(p.scenario, c)) for p in plans
                 for c in p.cells]  # fmt: skip
-        execution.done.update(resumable(jobs, previous))
+        if options.resume:
+            execution.done.update(resumable(jobs, previous))
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         interrupted = False
         try:
@@ -196,22 +215,53 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
             "started": started,
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "backend": execution.backend,
+            "installer": execution.installer,
+            "platform": platform.platform(),
             "jobs": str(options.jobs),
         }
         if options.shard:
             meta["shard"] = options.shard
+        fingerprints = {job.key: job.fingerprint for job in jobs}
         results = []
         for p in plans:
             if not p.cells and not options.shard:  # an empty shard is still a shard
                 say(f"{p.scenario.name}: no cell matches the selection; its results are unchanged")
                 continue
             result = assemble(p, execution.done, meta)
-            path = results_path(options, result.scenario)
-            if (options.only or options.cells) and not options.shard and path.exists():
-                result = store.overlay(store.read(path), result)
-            store.write(result, path, None if options.shard else render.markdown(result))
             results.append(result)
+            path = results_path(options, result.scenario)
+            if options.shard:
+                store.write(result, path)
+                continue
+            _store(p, result, previous.get(p.scenario.name), fingerprints, path, say)
     return Report(tuple(results), interrupted)
+
+
+def _store(
+    p: Plan,
+    result: model.MatrixResult,
+    old: model.MatrixResult | None,
+    fingerprints: Mapping[tuple[str, str], str],
+    path: Path,
+    say: Say,
+) -> None:
+    """Write a scenario's results, never replacing a measured outcome with ``not-run`` and never
+    rewriting a file for timings alone."""
+    everything = {c.id: c.expected for c in plan.expand(p.scenario)}
+    mine = {cell_id: fp for (name, cell_id), fp in fingerprints.items() if name == p.scenario.name}
+    merged = store.carry_over(old, result, everything, mine)
+    if not any(c.ran and c.measured == result.started for c in merged.cells):
+        if old is None:
+            say(f"{p.scenario.name}: no cell ran; no results written")
+        return  # nothing measured: the files keep what they had
+    if old is not None and store.same_measurements(old, merged):
+        merged = old  # the same facts: keep the file (and its dates) as it is
+    else:
+        store.write(merged, path)
+    markdown = render.markdown(merged)
+    md = path.with_suffix(".md")
+    if not md.exists() or md.read_text(encoding="utf-8") != markdown:
+        store.write_atomic(md, markdown)
 
 
 def resumable(
@@ -228,10 +278,15 @@ def resumable(
     return kept
 
 
-def _previous(plans: Sequence[Plan], options: Options) -> dict[str, model.MatrixResult]:
+def _previous(plans: Sequence[Plan], options: Options, say: Say) -> dict[str, model.MatrixResult]:
+    """The results on disk before this run; a file that cannot be read is replaced (say why)."""
     found = {}
     for p in plans:
         path = results_path(options, p.scenario.name)
-        if path.exists():
+        if options.shard or not path.exists():
+            continue
+        try:
             found[p.scenario.name] = store.read(path)
+        except ResultsError as exc:
+            say(f"{exc}; this run replaces it")
     return found

@@ -1,0 +1,51 @@
+"""``buglab`` / ``python -m buglab``: bad input is one line on stderr and exit status 2.
+
+Each subcommand is a :class:`Command` in its own module (``lab``: matrix, plan, merge, render);
+this module only parses, finds the repository and turns errors into one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from buglab import __version__
+from buglab.cli.base import Command, Context, Parser
+from buglab.cli.lab import LAB_COMMANDS
+from buglab.errors import BuglabError
+
+COMMANDS: tuple[Command, ...] = (*LAB_COMMANDS,)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="buglab", description="A reproducible bug lab for Python.")
+    parser.add_argument("--version", action="version", version=f"buglab {__version__}")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="the repository holding scenarios/ (default: the nearest one from here upwards)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    for command in COMMANDS:
+        command.arguments(commands.add_parser(command.name, help=command.help))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    err = Console(stderr=True)
+    out = Console(width=max(Console().width, 160) if not sys.stdout.isatty() else None)
+    try:
+        args = _parser().parse_args(argv)
+        command = next(c for c in COMMANDS if c.name == args.command)
+        return command.run(args, Context(args.root, out, err, dict(os.environ)))
+    except BuglabError as exc:
+        print(f"buglab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("buglab: interrupted", file=sys.stderr)
+        return 130
