@@ -164,6 +164,18 @@ class Execution:
         finally:
             workspace.close()
 
+    def probe(self, job: Job) -> tuple[model.CellResult, model.BuiltVenv]:
+        """One cell on its own: its venv built or reused through the store, then run
+        ``repeat`` times. What a bisection asks of the lab, one candidate at a time."""
+        built = self.builder.ensure(job.cell.venv, self._build_log(job.cell.venv), self.cancel)
+        if built.path is None:
+            return self._unbuilt(job, built), built
+        workspace = runner.Workspace(self.settings.keep)
+        try:
+            return self._run(job, built, workspace), built
+        finally:
+            workspace.close()
+
     def _run(self, job: Job, built: model.BuiltVenv, workspace: runner.Workspace
              ) -> model.CellResult:  # fmt: skip
         assert built.path is not None
