@@ -267,6 +267,11 @@ CONTRADICTION = [
     {"outcome": "reproduced", "install": "editable"},
     {"outcome": "failed", "warnings": "on"},
 ]
+SAME_CELLS = [
+    {"outcome": "passed"},
+    {"outcome": "reproduced", "install": "editable"},
+    {"outcome": "failed", "install": ["editable"]},
+]
 
 CASES = [
     # the file as a whole
@@ -962,12 +967,18 @@ CASES = [
         put("expect", [{"outcome": "passed"}, {"outcome": "failed"}]),
     ),
     case(
-        "contradictory expectations for one cell (found at expansion)",
+        "overlapping expectations that disagree, neither narrower (found at expansion)",
         "expect",
-        "contradictory expectations for cell 'install=editable,sqlalchemy=1.4,"
-        "toolchain=2023-12-10,python=3.9,extra=plain,warnings=on,core=default': "
-        "failed and reproduced",
+        "expect[1] (reproduced) and expect[2] (failed) both claim 24 cell(s), e.g. "
+        "'install=editable,sqlalchemy=1.4,toolchain=2023-12-10,python=3.9,extra=plain,"
+        "warnings=on,core=default', and neither is narrower than the other",
         put("expect", CONTRADICTION),
+    ),
+    case(
+        "two expectations for the same cells that disagree",
+        "expect",
+        "expect[1] (reproduced) and expect[2] (failed) both claim 48 cell(s)",
+        put("expect", SAME_CELLS),
     ),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,23 @@ def test_shards_partition_and_keep_venvs_together(seed: model.Scenario) -> None:
             assert inside in (set(), {c.id for c in group})
     sizes = [len(s) for s in shards]
     assert max(sizes) - min(sizes) <= 4
+
+
+def test_a_narrower_expectation_overrides_a_broader_one(seed: model.Scenario) -> None:
+    """A broad rule and a narrower one inside it layer; the narrower wins where both match."""
+    broad = model.Rule((("install", frozenset({"editable"})),), model.Outcome.REPRODUCED)
+    narrow = model.Rule(
+        (("install", frozenset({"editable"})), ("toolchain", frozenset({"2023-12-10"}))),
+        model.Outcome.UNAVAILABLE,
+    )
+    layered = replace(seed, expects=(model.Rule((), model.Outcome.PASSED), broad, narrow))
+    by_id = {c.id: c.expected for c in plan.expand(layered)}
+    old = "install=editable,sqlalchemy=2.0,toolchain=2023-12-10,warnings=on,coverage=on"
+    new = "install=editable,sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on"
+    other = "install=not-installed,sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on"
+    assert by_id[old] is model.Outcome.UNAVAILABLE
+    assert by_id[new] is model.Outcome.REPRODUCED
+    assert by_id[other] is model.Outcome.PASSED
+    # the same rules in the other order layer the same way
+    flipped = replace(layered, expects=(narrow, broad, model.Rule((), model.Outcome.PASSED)))
+    assert {c.id: c.expected for c in plan.expand(flipped)} == by_id

@@ -13,13 +13,17 @@ from buglab.scenario import did_you_mean
 
 def expand(scenario: model.Scenario) -> tuple[model.Cell, ...]:
     """Every combination of axis values, minus exclusions, in axis order (first axis slowest)."""
-    cells = []
     axes = scenario.axes
+    combos = []
     for combo in itertools.product(*(axis.values for axis in axes)):
         labels = tuple((axis.name, value.label) for axis, value in zip(axes, combo))
-        label_map = dict(labels)
-        if any(rule.matches(label_map) for rule in scenario.excludes):
-            continue
+        if not any(rule.matches(dict(labels)) for rule in scenario.excludes):
+            combos.append((labels, combo))
+    if not combos:
+        raise ScenarioError(scenario.source, "exclude", "the exclusions leave no cell to run")
+    expected = expectations(scenario, [labels for labels, _ in combos])
+    cells = []
+    for (labels, combo), outcome in zip(combos, expected):
         payloads = [value.payload for value in combo]
         cells.append(
             model.Cell(
@@ -30,11 +34,9 @@ def expand(scenario: model.Scenario) -> tuple[model.Cell, ...]:
                 argv=_argv(scenario, combo),
                 env=scenario.env
                 + tuple(pair for p in payloads if isinstance(p, model.Env) for pair in p.variables),
-                expected=_expected(scenario, label_map),
+                expected=outcome,
             )
         )
-    if not cells:
-        raise ScenarioError(scenario.source, "exclude", "the exclusions leave no cell to run")
     return tuple(cells)
 
 
@@ -88,21 +90,37 @@ def _argv(scenario: model.Scenario, combo: Sequence[model.AxisValue]) -> tuple[s
     return (*argv, *rest)
 
 
-def _expected(scenario: model.Scenario, labels: Mapping[str, str]) -> model.Outcome | None:
-    specific = [rule for rule in scenario.expects if not rule.is_default and rule.matches(labels)]
-    outcomes = {rule.outcome for rule in specific}
-    if len(outcomes) > 1:
-        raise ScenarioError(
-            scenario.source,
-            "expect",
-            "contradictory expectations for cell "
-            f"{cell_id(tuple(labels.items()))!r}: "
-            f"{' and '.join(sorted(str(o) for o in outcomes))}",
-        )
-    if outcomes:
-        return outcomes.pop()
-    default = next((rule for rule in scenario.expects if rule.is_default), None)
-    return default.outcome if default else None
+def expectations(
+    scenario: model.Scenario, cells: Sequence[tuple[tuple[str, str], ...]]
+) -> list[model.Outcome | None]:
+    """Each cell's expected outcome: the narrowest rule that matches it wins.
+
+    Rules layer: a rule whose cells are a strict subset of another's overrides it where both
+    match (a broad ``reproduced`` and, inside it, a narrower ``unavailable``). Two rules that
+    disagree and overlap without one containing the other are rejected, naming what they both
+    claim. The default rule (no axis keys) covers every cell, so any other rule is narrower.
+    """
+    maps = [dict(labels) for labels in cells]
+    rules = list(scenario.expects)
+    claims = [frozenset(i for i, labels in enumerate(maps) if r.matches(labels)) for r in rules]
+    for a, b in itertools.combinations(range(len(rules)), 2):
+        both = claims[a] & claims[b]
+        nested = claims[a] < claims[b] or claims[b] < claims[a]
+        if both and not nested and rules[a].outcome is not rules[b].outcome:
+            first = cell_id(cells[min(both)])
+            raise ScenarioError(
+                scenario.source,
+                "expect",
+                f"expect[{a}] ({rules[a].outcome}) and expect[{b}] ({rules[b].outcome}) both "
+                f"claim {len(both)} cell(s), e.g. {first!r}, and neither is narrower than the "
+                "other: narrow one of them, or make them agree",
+            )
+    out: list[model.Outcome | None] = []
+    for i in range(len(maps)):
+        matching = [k for k in range(len(rules)) if i in claims[k]]
+        narrowest = [k for k in matching if not any(claims[j] < claims[k] for j in matching)]
+        out.append(rules[narrowest[0]].outcome if narrowest else None)
+    return out
 
 
 # -- selection -------------------------------------------------------------------------------
