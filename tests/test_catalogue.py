@@ -667,7 +667,7 @@ CASES = [
     case(
         "version values written as TOML floats",
         "axes.sqlalchemy.values[0]",
-        "expected a string, got a number 1.4",
+        'expected a string, got a number 1.4; quote it: "1.4"',
         put("axes.sqlalchemy.values", [1.4, 2.0]),
     ),
     case(
@@ -727,8 +727,20 @@ CASES = [
     case(
         "python axis values written as TOML floats",
         "axes.python.values[0]",
-        "expected a string, got a number 3.9",
+        'expected a string, got a number 3.9; quote it: "3.9"',
         put("axes.python.values", [3.9, 3.12]),
+    ),
+    case(
+        "an unquoted python = 3.10 is the number 3.1 to TOML",
+        "python",
+        'expected a string, got a number 3.1; quote it: "3.10"',
+        text=to_toml(base()).replace('"python" = "3.11"', "python = 3.10"),
+    ),
+    case(
+        "a toolchain date in the future",
+        "axes.toolchain.values[0]",
+        "'2999-01-01' is in the future",
+        put("axes.toolchain.values", ["2999-01-01", "latest"]),
     ),
     case(
         "python axis value that is no Python version",

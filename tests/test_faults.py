@@ -300,9 +300,8 @@ def test_interrupted_run_keeps_finished_cells_and_resumes(tmp_path: Path) -> Non
     assert second["mode=bug"]["seconds"] == first["mode=bug"]["seconds"]
 
 
-def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
-    flag = tmp_path / "slow-build"
-    flag.write_text("")
+def slow_build_repo(tmp_path: Path, flag: Path) -> Path:
+    """A project whose build backend sleeps while ``flag`` exists (editable install)."""
     backend = (
         "import os, time\n"
         "from setuptools import build_meta as _b\n"
@@ -321,31 +320,60 @@ def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
         'files = ["probe.py"]',
         'name = "slowpkg"\nfiles = ["probe.py", "pyproject.toml", "backend.py"]',
     )
-    repo = make_repo(
+    return make_repo(
         tmp_path,
         "probe",
         toml,
         {"probe.py": PROBE, "pyproject.toml": pyproject, "backend.py": backend},
     )
+
+
+def interrupt_while_building(repo: Path) -> str:
+    """Start the lab, wait until the backend sleeps in its build, Ctrl-C; return stderr."""
     process = subprocess.Popen(
-        matrix_argv(repo),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        matrix_argv(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    venvs = repo / "store" / "venvs"
+    wheels = repo / "store" / "wheels"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (venvs.exists() and any(venvs.iterdir())):
+    while time.monotonic() < deadline and not list(wheels.glob("*/env/bin/python")):
         time.sleep(0.2)
     time.sleep(3)  # well inside the backend's sleep
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=60)
-    assert process.returncode == 130
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    return err
+
+
+def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
+    flag = tmp_path / "slow-build"
+    flag.write_text("")
+    repo = slow_build_repo(tmp_path, flag)
+    interrupt_while_building(repo)
+    venvs = repo / "store" / "venvs"
     assert not [p for p in venvs.iterdir() if p.is_symlink()], "a half-built venv was published"
     flag.unlink()
     done = lab(repo)
     assert done.returncode == 0, done.stderr
     assert outcomes(repo) == {"mode=pass,install=editable": "passed"}
     assert len([p for p in venvs.iterdir() if not p.is_symlink()]) == 1
+
+
+def test_interrupted_build_leaves_every_earlier_outcome(tmp_path: Path) -> None:
+    """Ctrl-C while venvs build, before any cell ran: the results files stay as they were, and
+    nothing claims 'as expected' over cells that did not run."""
+    flag = tmp_path / "slow-build"
+    repo = slow_build_repo(tmp_path, flag)
+    assert lab(repo).returncode == 0
+    files = [repo / "results" / "probe.json", repo / "results" / "probe.md"]
+    before = [f.read_bytes() for f in files]
+    assert outcomes(repo) == {"mode=pass,install=editable": "passed"}
+    flag.write_text("")
+    probe = repo / "scenarios" / "probe" / "probe.py"
+    probe.write_text(probe.read_text() + "# changed: the project's wheel must be built again\n")
+    err = interrupt_while_building(repo)
+    assert [f.read_bytes() for f in files] == before
+    assert "as expected" not in err
+    assert "1 not run" in err
 
 
 def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:

@@ -30,16 +30,29 @@ def missing_pins(pins: Iterable[model.Version], day: str | None, index_url: str 
         uploads = release_times(pin.package, index_url)
         if uploads is None:
             continue  # the index cannot tell; the failure stays an env-error
-        spec = SpecifierSet(pin.specifier)
         fits = [
             v
             for v, when in uploads.items()
-            if spec.contains(v) and (limit is None or when is None or when < limit)
+            if admits(pin.specifier, v) and (limit is None or when is None or when < limit)
         ]
         if not fits:
             when = f" by {day}" if day else ""
             return f"no release of {pin.package}{pin.specifier}{when}"
     return ""
+
+
+def admits(specifier: str, version: Version) -> bool:
+    """Whether the installer takes ``version`` for ``specifier``: pre-releases only where the
+    specifier names one (uv's ``--prerelease explicit``, which the lab uses)."""
+    spec = SpecifierSet(specifier)
+    return spec.contains(version, prereleases=any(_is_pre(item.version) for item in spec))
+
+
+def _is_pre(text: str) -> bool:
+    try:
+        return Version(text.removesuffix(".*")).is_prerelease
+    except InvalidVersion:
+        return False
 
 
 def release_times(package: str, index_url: str | None) -> dict[Version, dt.datetime | None] | None:

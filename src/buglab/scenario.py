@@ -63,7 +63,8 @@ class _Checker:
 
     def typed(self, key: str, value: object, kind: type[T], what: str) -> T:
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise self.fail(key, f"expected {what}, got {_show(value)}")
+            hint = _quote_hint(key, value) if kind is str else ""
+            raise self.fail(key, f"expected {what}, got {_show(value)}{hint}")
         return value
 
     def string(self, key: str, value: object, *, empty: bool = False) -> str:
@@ -117,6 +118,18 @@ class _Checker:
             if label in seen:
                 raise self.fail(key, f"value {label!r} appears twice")
             seen.add(label)
+
+
+def _quote_hint(key: str, value: object) -> str:
+    """A bare ``3.10`` is the number 3.1 to TOML: say what to write instead."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return ""
+    text = repr(value)
+    if "python" in key and isinstance(value, float) and text == "3.1":
+        return '; quote it: "3.10" (TOML reads an unquoted 3.10 as the number 3.1)'
+    if isinstance(value, float):
+        return f'; quote it: "{text}" (TOML reads 1.10 as 1.1: always quote versions)'
+    return f'; quote it: "{text}"'
 
 
 def _show(value: object) -> str:
@@ -446,6 +459,13 @@ def _date_values(
             raise check.fail(
                 f"{key}[{i}]", f"{label!r} is not a date like 2023-12-10 or 'latest'"
             ) from None
+        today = dt.datetime.now(dt.timezone.utc).date()
+        if day > today:
+            raise check.fail(
+                f"{key}[{i}]",
+                f"{label!r} is in the future (today is {today}, UTC); use 'latest' for today's "
+                "toolchain",
+            )
         out.append(model.AxisValue(label, model.Date(day.isoformat())))
     return tuple(out)
 

@@ -20,8 +20,8 @@ from buglab.errors import ResultsError
 SCHEMA = 2
 #: why an older file cannot be read as it stands
 OLD_SCHEMAS = {
-    1: "written before install modes were split: its 'non-editable' meant 'not installed', "
-    "which is now 'not-installed', and 'non-editable' is a regular pip install",
+    1: "from before install modes were split (its 'non-editable' meant what is now "
+    "'not-installed'; 'non-editable' is now pip install .)",
 }
 
 
@@ -78,7 +78,7 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
         if schema in OLD_SCHEMAS:
             raise ResultsError(
                 f"{source}: results schema {schema}, {OLD_SCHEMAS[schema]}; "
-                "run the matrix again to measure it"
+                "run the matrix to measure it again"
             )
         if schema != SCHEMA:
             raise ResultsError(f"{source}: schema {schema!r}, expected {SCHEMA}")

@@ -323,6 +323,13 @@ class Builder:
             with log.open("a", encoding="utf-8") as sink:
                 sink.write(f"\n# buglab: unavailable: {missing}\n")
             return model.BuiltVenv("", None, "", (), model.Outcome.UNAVAILABLE, missing)
+        unasked = [
+            pin.requirement
+            for pin in spec.pins
+            if index.release_times(pin.package, self.settings.index_url) is None
+        ]
+        if unasked:
+            message += f" (the index could not be asked whether {', '.join(unasked)} exists)"
         return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, message)
 
     def _request(

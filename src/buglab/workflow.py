@@ -19,7 +19,7 @@ from filelock import FileLock
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from buglab import __version__, model, plan, render, scenario, store
+from buglab import __version__, backends, model, plan, releases, render, scenario, store
 from buglab.errors import ResultsError, UsageError
 from buglab.execute import Execution, Interrupted, Job, Progress, Say, Settings
 from buglab.venv import wait_for
@@ -186,6 +186,9 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
     scenarios = load_scenarios(options.root, options.names)
     plans = make_plans(scenarios, options.only, options.shard, options.cells)
+    releases.Checker(options.store_dir, backends.index_url(caller), options.offline).check(
+        [p.scenario for p in plans if p.cells]
+    )
     execution = Execution(
         Settings(store=options.store_dir, results=options.results_dir, jobs=options.jobs,
                  backend=options.backend, offline=options.offline, rebuild=options.rebuild,

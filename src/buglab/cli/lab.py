@@ -108,7 +108,10 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
         path = workflow.results_path(options, result.scenario)
         err.print(f"{result.scenario}: {render.summary(result)} -> {path}")
     if report.interrupted:
-        err.print("interrupted: unfinished cells are marked not-run")
+        err.print(
+            "interrupted: cells that did not run are not-run here; the results files keep "
+            "their earlier outcome (marked † with its date) or stay as they were"
+        )
     return report.exit_code
 
 

@@ -1,0 +1,146 @@
+"""A version that never existed is bad input, not "unavailable": checked against an index.
+
+The index here is a tiny local server speaking PEP 691 JSON, so the answers are fixed and no
+venv is ever built: the check happens before the build stage.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from buglab import releases, scenario
+from tests.conftest import make_repo
+
+RELEASES = {
+    "pytest": ["7.4.3", "8.0.0", "8.0.1", "8.0.2", "8.1.0", "8.1.1", "8.4.2", "9.0.0"],
+    "sqlalchemy": ["1.4.50", "2.0.23", "2.1.0b1", "2.1.0b2"],
+}
+
+
+class _Index(BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        name = self.path.strip("/").split("/")[-1]
+        type(self).asked.append(name)
+        versions = RELEASES.get(name)
+        if versions is None:
+            self.send_error(404)
+            return
+        body = json.dumps({"name": name, "versions": versions, "files": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def index_url() -> Iterator[str]:
+    _Index.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Index)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/simple"
+    server.shutdown()
+
+
+SCENARIO = """
+title = "typo"
+description = "a version that never existed"
+requirements = {requirements}
+command = ["python", "-c", "print(1)"]
+signature = "BUG"
+
+[axes.pytest]
+kind = "version"
+values = {values}
+"""
+
+
+def run(repo: Path, index_url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "typo", "--quiet",
+         "--store", str(repo / "store")],
+        capture_output=True, text=True, timeout=120, check=False,
+        env={**os.environ, "BUGLAB_INDEX_URL": index_url},
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("values", "requirements", "key", "message"),
+    [
+        (
+            '["8.0", "8.0.7"]',
+            "[]",
+            "axes.pytest.values[1]",
+            "'8.0.7': no release of pytest matches it on the index; "
+            "nearest releases: 8.0.1, 8.0.2, 8.1.0, 8.1.1",
+        ),
+        (
+            '["8.9"]',
+            "[]",
+            "axes.pytest.values[0]",
+            "'8.9': no release of pytest matches it on the index; "
+            "nearest releases: 8.1.1, 8.4.2, 9.0.0",
+        ),
+        (
+            '{ new = ">=10" }',
+            "[]",
+            "axes.pytest.values.new",
+            "'new' (>=10): no release of pytest matches it on the index; "
+            "nearest releases: 8.4.2, 9.0.0",
+        ),
+        (
+            '["8.0"]',
+            '["sqlalchemy==2.1.*"]',
+            "requirements[0]",
+            "'sqlalchemy==2.1.*': sqlalchemy has only pre-releases there (2.1.0b1, 2.1.0b2)",
+        ),
+    ],
+)
+def test_a_version_that_never_existed_is_refused_in_one_line(
+    tmp_path: Path, index_url: str, values: str, requirements: str, key: str, message: str
+) -> None:
+    repo = make_repo(tmp_path, "typo", SCENARIO.format(values=values, requirements=requirements))
+    done = run(repo, index_url)
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"buglab: error: {repo}/scenarios/typo/scenario.toml: {key}: ")
+    assert message in line
+    assert not (repo / "store" / "venvs").exists(), "nothing may be built"
+    assert not (repo / "results" / "typo.json").exists()
+
+
+def test_an_answer_of_exists_is_remembered_and_never_asked_again(
+    tmp_path: Path, index_url: str
+) -> None:
+    checker = releases.Checker(tmp_path / "store", index_url)
+    text = SCENARIO.format(values='["8.0", "7.4.3"]', requirements="[]")
+    repo = make_repo(tmp_path, "typo", text)
+
+    loaded = scenario.load(repo / "scenarios" / "typo" / "scenario.toml", repo)
+    checker.check([loaded])
+    assert _Index.asked == ["pytest"]
+    checker.check([loaded])
+    releases.Checker(tmp_path / "store", "http://127.0.0.1:9/simple").check([loaded])
+    assert _Index.asked == ["pytest"], "a confirmed version is never asked about again"
+
+
+def test_an_index_that_cannot_be_asked_stops_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, "typo", SCENARIO.format(values='["8.0.7"]', requirements="[]"))
+
+    loaded = scenario.load(repo / "scenarios" / "typo" / "scenario.toml", repo)
+    releases.Checker(tmp_path / "store", "http://127.0.0.1:9/simple").check([loaded])
