@@ -443,3 +443,16 @@ def test_warm_runs_need_no_network_and_offline_builds_say_so(tmp_path: Path) -> 
     (cell,) = results(repo)["cells"]
     assert cell["outcome"] == "env-error"
     assert cell["detail"].startswith("offline")
+
+
+def test_an_unchanged_run_leaves_the_results_files_untouched(tmp_path: Path) -> None:
+    """Only timings and dates differ between two runs of an unchanged clone: no file changes,
+    so `git status` stays clean."""
+    repo = make_repo(tmp_path, "probe", scenario_toml(["pass", "bug"]), {"probe.py": PROBE})
+    assert lab(repo).returncode == 0
+    files = sorted((repo / "results").glob("probe.*"))
+    before = {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in files}
+    assert {"probe.json", "probe.md"} <= set(before)
+    time.sleep(1.1)  # the run's start time (to the second) would differ
+    assert lab(repo).returncode == 0
+    assert {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in files} == before
