@@ -69,6 +69,13 @@ def scenario_not_installed(session: nox.Session) -> None:
 
 
 @nox.session
+def bisect(session: nox.Session) -> None:
+    """The first release or day that reproduces (or fixes) a bug: ``-- SCENARIO --package NAME``
+    or ``-- SCENARIO --date``, with ``--only`` fixing every other axis."""
+    _buglab(session, "bisect")
+
+
+@nox.session
 def lab(session: nox.Session) -> None:
     """Any buglab subcommand: ``nox -s lab -- plan NAME``, ``-- render FILE``, ``-- merge ...``."""
     _buglab(session)

@@ -1,16 +1,20 @@
-"""Asking the package index which releases existed by a date (PEP 691 JSON, PEP 700 times).
+"""Asking the package index about a project's releases (PEP 691 JSON, PEP 700 upload times).
 
-Used only after an install failed, to tell ``unavailable`` (no release of that series yet)
-from ``env-error`` (anything else): never on the path of a warm run.
+Used after an install failed, to tell ``unavailable`` (no release of that series yet) from
+``env-error`` (anything else), and by bisection, to list the releases worth probing (files,
+``requires-python``, yanks). Never on the path of a warm matrix run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -55,8 +59,51 @@ def _is_pre(text: str) -> bool:
         return False
 
 
-def release_times(package: str, index_url: str | None) -> dict[Version, dt.datetime | None] | None:
-    """Each release and its first upload time, or None when the index cannot be read."""
+@dataclass(frozen=True)
+class Dist:
+    """One file of a release, as the index lists it."""
+
+    filename: str
+    uploaded: dt.datetime | None  # PEP 700 upload-time
+    requires_python: str | None
+    yanked: str | None  # None: not yanked; otherwise the reason ("" when none was given)
+
+    @property
+    def is_sdist(self) -> bool:
+        return not self.filename.endswith(".whl")
+
+
+@dataclass(frozen=True)
+class Release:
+    version: Version
+    files: tuple[Dist, ...]
+
+    @property
+    def uploaded(self) -> dt.datetime | None:
+        """The first upload of any of its files."""
+        times = [f.uploaded for f in self.files if f.uploaded is not None]
+        return min(times) if times else None
+
+    @property
+    def yanked(self) -> bool:
+        """PEP 592 yanks files; a release is yanked when every file is."""
+        return bool(self.files) and all(f.yanked is not None for f in self.files)
+
+    @property
+    def yanked_reason(self) -> str:
+        return next((f.yanked for f in self.files if f.yanked), "")
+
+    @property
+    def requires_python(self) -> str | None:
+        return next((f.requires_python for f in self.files if f.requires_python), None)
+
+    @property
+    def filenames(self) -> tuple[str, ...]:
+        return tuple(f.filename for f in self.files)
+
+
+def releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:
+    """Every release the index lists, oldest version first; None when it cannot be read."""
     base = (index_url or PYPI_SIMPLE).rstrip("/")
     request = urllib.request.Request(
         f"{base}/{canonicalize_name(package)}/", headers={"Accept": ACCEPT}
@@ -66,21 +113,40 @@ def release_times(package: str, index_url: str | None) -> dict[Version, dt.datet
             data = json.load(response)
     except (OSError, ValueError, urllib.error.URLError):
         return None
-    times: dict[Version, dt.datetime | None] = {}
+    return parse_project(data, package) if isinstance(data, dict) else None
+
+
+def parse_project(data: Mapping[str, Any], package: str) -> tuple[Release, ...]:
+    """A PEP 691 project page as releases; versions listed without files have none."""
+    files: dict[Version, list[Dist]] = {}
     for version in data.get("versions", []):
-        try:
-            times[Version(version)] = None
-        except InvalidVersion:
-            continue
+        with contextlib.suppress(InvalidVersion):
+            files.setdefault(Version(version), [])
     for item in data.get("files", []):
-        version = _version_of(item.get("filename", ""), package)
-        stamp = item.get("upload-time")
-        if version is None or version not in times or not stamp:
+        version = _version_of(str(item.get("filename", "")), package)
+        if version is None:
             continue
-        when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        seen = times[version]
-        times[version] = when if seen is None or when < seen else seen
-    return times
+        stamp = item.get("upload-time")
+        yanked = item.get("yanked", False)
+        files.setdefault(version, []).append(
+            Dist(
+                filename=str(item["filename"]),
+                uploaded=_time(stamp) if isinstance(stamp, str) and stamp else None,
+                requires_python=item.get("requires-python") or None,
+                yanked=None if yanked is False else (yanked if isinstance(yanked, str) else ""),
+            )
+        )
+    return tuple(Release(v, tuple(found)) for v, found in sorted(files.items()))
+
+
+def _time(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def release_times(package: str, index_url: str | None) -> dict[Version, dt.datetime | None] | None:
+    """Each release and its first upload time, or None when the index cannot be read."""
+    found = releases(package, index_url)
+    return None if found is None else {r.version: r.uploaded for r in found}
 
 
 def _version_of(filename: str, package: str) -> Version | None:
