@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
 from filelock import FileLock
 from packaging.requirements import InvalidRequirement, Requirement
@@ -24,9 +25,9 @@ from buglab import answer, backends, candidates, index, model, plan, releases, s
 from buglab.backends import Interpreter
 from buglab.errors import UsageError
 from buglab.execute import Execution, Say, Settings
-from buglab.probing import Prober, Subject
-from buglab.resolve import Failed, Resolver
-from buglab.search import Found, Search, Verdict
+from buglab.probing import Probe, Prober, Subject
+from buglab.resolve import Failed, Resolution, Resolver
+from buglab.search import Found, Phase, Search, Verdict
 from buglab.venv import wait_for
 
 
@@ -100,6 +101,9 @@ def choose_subject(scenario: model.Scenario, options: Options) -> Subject:
     selection = plan.Selection.parse(options.only)
     selection.validate([scenario])
     for name, _ in selection.wanted:
+        if name in free and package is not None and options.day:
+            raise UsageError(f"--only {name}=...: --day {options.day} takes the place of "
+                             f"{name}; leave one of them out")  # fmt: skip
         if name in free:
             raise UsageError(f"--only {name}=...: {name} is what this bisect varies; leave it "
                              "out and give the range with --good/--bad")  # fmt: skip
@@ -196,18 +200,20 @@ def _called(word: str | None) -> Verdict | None:
     return Verdict(word) if word else None
 
 
-def ensure_in_cell(subject: Subject, resolver: Resolver | None) -> None:
+def ensure_in_cell(
+    subject: Subject, resolve: Callable[[model.VenvSpec], Resolution | Failed] | None
+) -> None:
     """A package the cell does not install cannot be bisected: adding it would be another bug."""
     assert subject.package is not None
     spec = subject.cell.venv
     named = {canonicalize_name(Requirement(r).name) for r in spec.requirements}
     if subject.package in named or subject.dropped:
         return
-    if resolver is None:
+    if resolve is None:
         raise UsageError(f"--package {subject.package}: not among the cell's requirements")
     base = replace(spec, date=subject.day or spec.date, requirements=(*spec.requirements,
                    *subject.hold))  # fmt: skip
-    found = resolver.resolve(base)
+    found = resolve(base)
     if isinstance(found, Failed):
         raise UsageError(
             f"cannot tell whether the cell installs {subject.package}: {found.message}"
@@ -238,7 +244,7 @@ def run_bisect(options: Options, caller: Mapping[str, str], say: Say) -> answer.
     try:
         if subject.package is not None:
             found = release_range(subject, options, Version(interpreter.version), index_url)
-            ensure_in_cell(subject, resolver)
+            ensure_in_cell(subject, resolver.resolve if resolver else None)
             cells = tuple(subject.release_cell(label) for label in found.labels)
         else:
             found = day_range(subject, options)
@@ -273,8 +279,16 @@ def _resolver(execution: Execution, interpreter: Interpreter, index_url: str | N
                     index_url, options.offline)  # fmt: skip
 
 
+class Probes(Protocol):
+    """What the search asks of the lab (a :class:`Prober`, or a fake one in tests)."""
+
+    def prefetch(self, cells: Sequence[model.Cell]) -> None: ...
+
+    def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe: ...
+
+
 def drive(labels: Sequence[str], cells: Sequence[model.Cell], oldest: Verdict | None,
-          prober: Prober, say: Say) -> Search:  # fmt: skip
+          prober: Probes, say: Say) -> Search:  # fmt: skip
     """The search against real probes; while one runs, the next candidates are resolved."""
     state = Search(len(labels), oldest)
     while (at := state.next()) is not None:

@@ -91,11 +91,8 @@ def why_not(release: Release, target: Target) -> str:
         return f"yanked ({reason})" if reason else "yanked"
     if live:
         return ""
-    reasons = [unusable(f, target) for f in release.files]
-    for common in ("released after the toolchain date", "requires Python"):
-        if all(r.startswith(common) for r in reasons):
-            return reasons[0]
-    return f"no file installable on Python {target.python}"
+    reasons = {unusable(f, target) for f in release.files}
+    return reasons.pop() if len(reasons) == 1 else f"no file installable on Python {target.python}"
 
 
 def release_candidates(releases: Sequence[Release], target: Target, pre: bool) -> Releases:
