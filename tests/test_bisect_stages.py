@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -17,19 +18,19 @@ from buglab.cli import _parser
 from buglab.errors import UsageError
 from buglab.probing import Probe, Subject
 from buglab.resolve import Failed, Resolution
-from buglab.search import Phase, Verdict
+from buglab.search import Found, Phase, Verdict
 from tests.conftest import ROOT, SEED
 
 FIXED = ("install=not-installed", "toolchain=latest", "warnings=on", "coverage=on")
 TODAY = dt.date(2026, 11, 23)
 
 
-def options(**given: object) -> bisection.Options:
+def options(**given: Any) -> bisection.Options:
     base = bisection.Options(root=ROOT, scenario=SEED, today=TODAY)
-    return replace(base, **given)  # type: ignore[arg-type]
+    return replace(base, **given)
 
 
-def subject(seed: model.Scenario, **given: object) -> Subject:
+def subject(seed: model.Scenario, **given: Any) -> Subject:
     return bisection.choose_subject(seed, options(**given))
 
 
@@ -290,3 +291,30 @@ def test_results_go_next_to_the_scenario(seed: model.Scenario, tmp_path: Path) -
     s = subject(seed, package="sqlalchemy", only=FIXED)
     path = bisection.results_path(options(results=tmp_path), s)
     assert path == tmp_path / SEED / f"bisect-sqlalchemy-{s.cell_name}.json"
+
+
+def test_several_changed_packages_give_one_release_bisect_each(seed: model.Scenario) -> None:
+    only = ("install=not-installed", "sqlalchemy=2.0", "warnings=on", "coverage=on")
+    s = subject(seed, only=only)
+    b = bisected(s, ("2026-02-01", "2026-02-02"), "gb", Verdict.GOOD)
+    versions = {"2026-02-01": ("7.13.2", "9.0.1"), "2026-02-02": ("7.13.3", "9.0.2")}
+    probes = tuple(
+        replace(p, resolved=(("coverage", versions[p.candidate][0]), ("python", "3.11.7"),
+                             ("pytest", versions[p.candidate][1])))
+        for p in b.probes
+    )  # fmt: skip
+    settled = bisection.settle(replace(b, probes=probes), options(only=only), {}, print)
+    assert [str(c) for c in settled.changes] == ["coverage 7.13.2 → 7.13.3", "pytest 9.0.1 → 9.0.2"]
+    assert [f.package for f in settled.follow_ups] == ["coverage", "pytest"]
+    assert shlex.join(settled.follow_ups[0].argv) == (
+        f"python -m buglab bisect {SEED} --package coverage --only install=not-installed "
+        "--only sqlalchemy=2.0 --only warnings=on --only coverage=on --day 2026-02-02 "
+        "--good 7.13.2 --bad 7.13.3 --hold pytest==9.0.1"
+    )
+    out = answer.lines(settled)
+    assert f"to settle pytest: {shlex.join(settled.follow_ups[1].argv)}" in out
+    assert not any(line.startswith("culprit:") for line in out)
+    assert isinstance(b.answer, Found)
+    fix = replace(b, probes=probes, answer=replace(b.answer, looking_for=Verdict.GOOD))
+    argv = bisection.settle(fix, options(only=only), {}, print).follow_ups[0].argv
+    assert argv[argv.index("--good") + 1] == "7.13.3" and argv[argv.index("--bad") + 1] == "7.13.2"
