@@ -46,9 +46,7 @@ def stored(results: Path, scenario: str) -> dict[str, Any]:
     return data
 
 
-def test_seed_release_bisect_names_the_release_that_fixed_it(
-    store: Path, tmp_path: Path
-) -> None:
+def test_seed_release_bisect_names_the_release_that_fixed_it(store: Path, tmp_path: Path) -> None:
     argv = [SEED, "--package", "sqlalchemy", *NOT_INSTALLED, "--only", "toolchain=latest",
             "--bad", "2.0.58", "--good", "2.1.1"]  # fmt: skip
     first = bisect(*argv, store=store, results=tmp_path / "first")
