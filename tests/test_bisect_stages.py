@@ -260,7 +260,7 @@ def test_ends_without_contrast_say_what_each_gave(seed: model.Scenario) -> None:
     b = bisected(s, ("0.1.0", "1.0", "2.1.9"), "egg", None)
     assert answer.final_line(b) == (
         "no boundary: the oldest candidate, sqlalchemy==0.1.0, gave env-error; the newest, "
-        "sqlalchemy==2.1.9, passed"
+        "sqlalchemy==2.1.9, passed; name the ends with --good/--bad"
     )
 
 

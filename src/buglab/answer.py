@@ -90,9 +90,9 @@ def probe_line(probe: Probe) -> str:
         how = f"reused: same resolution as {probe.same_as}"
     bugs = sum(run is model.Outcome.REPRODUCED for run in probe.runs)
     tally = f" {bugs}/{len(probe.runs)}" if probe.outcome is model.Outcome.FLAKY else ""
-    note = f"  ({probe.detail})" if probe.verdict is Verdict.SKIP and probe.detail else ""
-    phase = " confirm" if probe.phase is Phase.CONFIRM else ""
-    return (f"{phase or ' probe  ':8} {probe.candidate:<24} {probe.outcome.value + tally:<14} "
+    note = f"  ({tidy(probe.detail)})" if probe.verdict is Verdict.SKIP and probe.detail else ""
+    phase = "confirm" if probe.phase is Phase.CONFIRM else "probe"
+    return (f"{phase:<8}{probe.candidate:<24} {probe.outcome.value + tally:<14} "
             f"{probe.seconds:6.1f} s  {how}{note}")  # fmt: skip
 
 
@@ -123,7 +123,7 @@ def _found_lines(b: Bisected, found: Found) -> list[str]:
     out = []
     for index in found.gap:
         probe = b.first_probe(index)
-        out.append(f"skipped: {b.name(index)} {probe.outcome.value}: {probe.detail}")
+        out.append(f"skipped: {b.name(index)} {probe.outcome.value}: {tidy(probe.detail)}")
     sides = [found.last_old, found.first_new]
     if found.unconfirmed:
         shaky = ", ".join(
@@ -171,16 +171,17 @@ def final_line(b: Bisected) -> str:
     if isinstance(answer, WrongEnds):
         wrong = sorted(answer.ends, key=lambda w: w.called is not Verdict.GOOD)[0]
         probe = b.first_probe(wrong.index)
-        detail = f": {probe.detail}" if probe.detail else ""
+        detail = f": {tidy(probe.detail)}" if probe.detail else ""
         return (f"no boundary: the end called {wrong.called}, {b.name(wrong.index)}, is not "
                 f"{wrong.called}: it {_said(probe)}{detail}")  # fmt: skip
     if isinstance(answer, NoContrast):
         first, last = b.first_probe(0), b.first_probe(len(b.candidates) - 1)
         if len(b.candidates) == 1:
             return f"no boundary: the only candidate, {b.name(0)}, {_said(first)}"
+        hint = "" if b.oldest_called else "; name the ends with --good/--bad"
         return (f"no boundary: the oldest candidate, {b.name(0)}, {_said(first)}"
                 f"{_detail(first)}; the newest, {b.name(len(b.candidates) - 1)}, "
-                f"{_said(last)}{_detail(last)}")  # fmt: skip
+                f"{_said(last)}{_detail(last)}{hint}")  # fmt: skip
     assert isinstance(answer, Inconsistent)
     flips = "; ".join(
         f"{b.name(f.before.index)} {_verb(f.before.verdict)} "
@@ -197,7 +198,14 @@ def _said(probe: Probe) -> str:
 
 
 def _detail(probe: Probe) -> str:
-    return f" ({probe.detail})" if probe.verdict is Verdict.SKIP and probe.detail else ""
+    return f" ({tidy(probe.detail)})" if probe.verdict is Verdict.SKIP and probe.detail else ""
+
+
+def tidy(detail: str) -> str:
+    """An installer's last lines without its caret rulers and generic hints."""
+    parts = [part.strip() for part in detail.split(" | ")]
+    kept = [p for p in parts if any(c.isalnum() for c in p) and not p.startswith("hint:")]
+    return " | ".join(kept) or detail
 
 
 def _verb(verdict: Verdict) -> str:
@@ -306,7 +314,7 @@ def markdown(b: Bisected) -> str:
     rows = ["", "| candidate | outcome | detail |", "|---|---|---|"]
     for p in b.probes:
         if p.phase is not Phase.CONFIRM:
-            rows.append(f"| {p.candidate} | {p.outcome.value} | {_cell_text(p.detail)} |")
+            rows.append(f"| {p.candidate} | {p.outcome.value} | {_cell_text(tidy(p.detail))} |")
     aside = _aside_text(b)
     return "\n".join([head + " " + " ".join(_evidence(b)), "", setting, "", how + aside,
                       *rows, ""])  # fmt: skip

@@ -24,7 +24,7 @@ from packaging.version import Version
 from buglab import answer, backends, candidates, index, model, plan, releases, store, workflow
 from buglab.backends import Interpreter
 from buglab.errors import UsageError
-from buglab.execute import Execution, Say, Settings
+from buglab.execute import Execution, Say, Settings, terminate_as_interrupt
 from buglab.probing import Probe, Prober, Subject
 from buglab.resolve import Failed, Resolution, Resolver
 from buglab.search import Found, Phase, Search, Verdict
@@ -252,7 +252,8 @@ def run_bisect(options: Options, caller: Mapping[str, str], say: Say) -> answer.
         releases.Checker(options.store_dir, index_url, options.offline).check([scenario])
         memo = resolver if subject.package is None and execution.backend == "uv" else None
         prober = Prober(execution, subject, memo)
-        state = drive(found.labels, cells, found.oldest, prober, say)
+        with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C
+            state = drive(found.labels, cells, found.oldest, prober, say)
     finally:
         if resolver is not None:
             resolver.close()

@@ -6,6 +6,7 @@ import argparse
 
 from buglab import answer, bisection
 from buglab.cli.base import Command, Context, add_only, add_repeat, add_store
+from buglab.execute import Interrupted
 from buglab.search import Found
 
 
@@ -61,7 +62,11 @@ def _bisect(args: argparse.Namespace, ctx: Context) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    result = bisection.run_bisect(options, ctx.caller, say)
+    try:
+        result = bisection.run_bisect(options, ctx.caller, say)
+    except Interrupted:
+        ctx.err.print("interrupted: nothing written")
+        return 130
     for line in answer.lines(result)[:-1]:
         say(line)
     say(f"results: {bisection.results_path(options, result.subject)}")
