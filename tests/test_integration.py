@@ -23,8 +23,13 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="session")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One venv store for the whole session, so each venv is built once."""
-    return tmp_path_factory.mktemp("store")
+    """One venv store for the whole session, shared by the xdist workers (the lab's locks make
+    that safe), so that each venv is built once."""
+    base = tmp_path_factory.getbasetemp()
+    session = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = session / "shared-store"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 def lab(
