@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import urllib.error
 import urllib.request
@@ -103,7 +104,14 @@ class Release:
 
 
 def releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:
-    """Every release the index lists, oldest version first; None when it cannot be read."""
+    """Every release the index lists, oldest version first; None when it cannot be read.
+
+    Asked once per run and package (the answer is kept for the life of the process)."""
+    return _releases(str(canonicalize_name(package)), index_url)
+
+
+@functools.lru_cache(maxsize=512)
+def _releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:
     base = (index_url or PYPI_SIMPLE).rstrip("/")
     request = urllib.request.Request(
         f"{base}/{canonicalize_name(package)}/", headers={"Accept": ACCEPT}
