@@ -306,7 +306,7 @@ def markdown(b: Bisected) -> str:
     setting = (f"Scenario `{scenario.name}` ({scenario.title}), cell `{cell}`{day}{pinned}, "
                f"Python {b.python}; command `{render.command_line(subject.cell.argv)}`; the bug "
                f"is the output `{scenario.signature.pattern}`.")  # fmt: skip
-    how = (f"Found by bisecting {what} over {len(b.candidates)} candidates "
+    how = (f"Bisected {what} over {len(b.candidates)} candidates "
            f"({b.candidates[0]} … {b.candidates[-1]}) in {len(b.probes)} probes "
            f"({b.built} venvs built, {b.reused} reused, {b.seconds:.0f} s), judging each probe "
            "by the outcome (reproduced = bad, passed = good; anything else skipped, never "
@@ -316,8 +316,8 @@ def markdown(b: Bisected) -> str:
         if p.phase is not Phase.CONFIRM:
             rows.append(f"| {p.candidate} | {p.outcome.value} | {_cell_text(tidy(p.detail))} |")
     aside = _aside_text(b)
-    return "\n".join([head + " " + " ".join(_evidence(b)), "", setting, "", how + aside,
-                      *rows, ""])  # fmt: skip
+    first = " ".join([head, *_evidence(b)])
+    return "\n".join([first, "", setting, "", how + aside, *rows, ""])
 
 
 def _headline(b: Bisected) -> str:
