@@ -110,6 +110,12 @@ def test_bad_cells_are_one_line(seed: model.Scenario, given: dict[str, object], 
         ({"day": "2024-01-01"}, "--day belongs to a release bisect"),
         ({"package": "x", "hold": ("pytest>=8",)}, "--hold 'pytest>=8': expected NAME==VERSION"),
         ({"package": "x", "repeat": 0}, "--repeat 0: must be at least 1"),
+        ({"package": "x", "day": "2026-13-01"}, "--day '2026-13-01': expected a day"),
+        ({"package": "x", "day": "2027-01-01"}, "--day 2027-01-01: that day has not come yet"),
+        (
+            {"package": "Pytest", "hold": ("pytest==8.0.0",)},
+            "--hold pytest==8.0.0: pytest is the package being bisected",
+        ),
     ],
 )
 def test_bad_options_are_one_line(given: dict[str, object], message: str) -> None:

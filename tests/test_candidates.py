@@ -127,6 +127,7 @@ LABELS = ("1.0", "1.1", "1.2", "2.0", "2.1")
         ("2.0", "1.1", candidates.Ends(1, 3, "bad")),  # either order: a fix
         ("1.2", None, candidates.Ends(2, 4, "good")),
         (None, "1.0", candidates.Ends(0, 4, "bad")),
+        ("1.0.0", "2.1.0", candidates.Ends(0, 4, "good")),  # the same versions, written longer
     ],
 )
 def test_choose_ends(good: str | None, bad: str | None, expected: candidates.Ends) -> None:
@@ -137,6 +138,7 @@ def test_choose_ends(good: str | None, bad: str | None, expected: candidates.End
     ("good", "bad", "message"),
     [
         ("1.1", "1.1", "--good and --bad are both '1.1'"),
+        ("1.1", "1.1.0", "--good 1.1 and --bad 1.1.0 are the same release"),
         ("1.5", "2.0", "--good 1.5: not a release here; nearest candidates: 1.0, 1.1, 1.2, 2.0"),
         ("1.1", "1.3", "--bad 1.3: not a candidate here: yanked (oops)"),
         ("banana", "2.0", "--good banana: not a candidate"),

@@ -77,6 +77,7 @@ def command_line(options: Options) -> tuple[str, ...]:
 
 
 def check_options(options: Options) -> None:
+    """Flags that cannot work together, or values that cannot be read, before anything else."""
     if options.repeat < 1:
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
     if options.package is None:
@@ -85,6 +86,10 @@ def check_options(options: Options) -> None:
                 raise UsageError(f"{flag} belongs to a release bisect (--package NAME)")
     elif options.then_package:
         raise UsageError("--then-package belongs to a date bisect (--date)")
+    if options.day == "latest":
+        raise UsageError("--day latest: pick the cell's toolchain with --only instead")
+    if options.day:
+        candidates.parse_day("--day", options.day, options.today)
     for pin in options.hold:
         try:
             held = Requirement(pin)
@@ -92,6 +97,8 @@ def check_options(options: Options) -> None:
             held = None
         if held is None or len(held.specifier) != 1 or next(iter(held.specifier)).operator != "==":
             raise UsageError(f"--hold {pin!r}: expected NAME==VERSION, e.g. pytest==8.0.0")
+        if options.package and canonicalize_name(held.name) == canonicalize_name(options.package):
+            raise UsageError(f"--hold {pin}: {held.name} is the package being bisected")
 
 
 def choose_subject(scenario: model.Scenario, options: Options) -> Subject:

@@ -137,9 +137,12 @@ def choose_ends(
     for flag, value in (("--good", good), ("--bad", bad)):
         if value is None:
             continue
-        if value not in positions:
+        at = positions.get(value, _same_version(value, labels))
+        if at is None:
             raise UsageError(_not_a_candidate(flag, value, labels, describe))
-        found[flag] = positions[value]
+        found[flag] = at
+    if len(found) == 2 and found["--good"] == found["--bad"]:
+        raise UsageError(f"--good {good} and --bad {bad} are the same release")
     if not found:
         return Ends(0, len(labels) - 1, None)
     if len(found) == 1:
@@ -169,6 +172,15 @@ def _not_a_candidate(flag: str, value: str, labels: Sequence[str], describe: dic
         near = [str(v) for v in ordered[max(0, at - NEAREST) : at + NEAREST]]
         return f"{flag} {value}: not a release here; nearest candidates: {', '.join(near)}"
     return f"{flag} {value}: not a candidate{did_you_mean(value, list(labels))}"
+
+
+def _same_version(value: str, labels: Sequence[str]) -> int | None:
+    """Where ``2.0`` finds ``2.0.0``: the same version, written another way."""
+    if not _is_version(value):
+        return None
+    wanted = Version(value)
+    return next((i for i, label in enumerate(labels) if _is_version(label)
+                 and Version(label) == wanted), None)  # fmt: skip
 
 
 def _is_version(text: str) -> bool:
