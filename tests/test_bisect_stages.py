@@ -324,3 +324,27 @@ def test_several_changed_packages_give_one_release_bisect_each(seed: model.Scena
     fix = replace(b, probes=probes, answer=replace(b.answer, looking_for=Verdict.GOOD))
     argv = bisection.settle(fix, options(only=only), {}, print).follow_ups[0].argv
     assert argv[argv.index("--good") + 1] == "7.13.3" and argv[argv.index("--bad") + 1] == "7.13.2"
+
+
+def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario) -> None:
+    s = subject(seed, package="sqlalchemy", only=FIXED)
+    labels = tuple(f"2.0.{n}" for n in range(6))
+
+    class FlipsOnConfirm(FakeProber):
+        def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe:
+            if phase is Phase.CONFIRM and candidate == "2.0.3":
+                self.answers[candidate] = "g"
+            return super().probe(candidate, cell, phase)
+
+    fake = FlipsOnConfirm(labels, "gggbbb")
+    cells = [s.release_cell(x) for x in labels]
+    state = bisection.drive(labels, cells, Verdict.GOOD, fake, lambda line: None)
+    b = answer.Bisected(s, (), "3.11.7", labels, (), Verdict.GOOD, tuple(fake.probes),
+                        state.answer(), "", 1.0)  # fmt: skip
+    assert answer.final_line(b) == (
+        "no single culprit: the outcomes do not split into one good and one bad block: "
+        "sqlalchemy==2.0.2 passed → sqlalchemy==2.0.3 reproduced; sqlalchemy==2.0.3 reproduced "
+        "→ sqlalchemy==2.0.3 passed; sqlalchemy==2.0.3 passed → sqlalchemy==2.0.5 reproduced"
+    )
+    assert answer.to_json(b)["answer"]["kind"] == "inconsistent"
+    assert answer.markdown(b).startswith("**No single culprit: the outcomes do not split")

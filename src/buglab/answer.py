@@ -171,7 +171,8 @@ def final_line(b: Bisected) -> str:
     if isinstance(answer, WrongEnds):
         wrong = sorted(answer.ends, key=lambda w: w.called is not Verdict.GOOD)[0]
         probe = b.first_probe(wrong.index)
-        detail = f": {tidy(probe.detail)}" if probe.detail else ""
+        passed = probe.outcome is model.Outcome.PASSED
+        detail = f": {tidy(probe.detail)}" if probe.detail and not passed else ""
         return (f"no boundary: the end called {wrong.called}, {b.name(wrong.index)}, is not "
                 f"{wrong.called}: it {_said(probe)}{detail}")  # fmt: skip
     if isinstance(answer, NoContrast):
@@ -188,7 +189,7 @@ def final_line(b: Bisected) -> str:
         f"{ARROW} {b.name(f.after.index)} {_verb(f.after.verdict)}"
         for f in answer.flips
     )
-    return f"no single culprit: the outcome flips more than once: {flips}"
+    return f"no single culprit: the outcomes do not split into one good and one bad block: {flips}"
 
 
 def _said(probe: Probe) -> str:
@@ -329,7 +330,8 @@ def _headline(b: Bisected) -> str:
             return f"First {word} {kind}: {b.name(answer.first_new)}."
         among = ", ".join(b.name(i) for i in (*answer.gap, answer.first_new))
         return f"First {word} {kind}: one of {among}."
-    return final_line(b).replace("no boundary: ", "No boundary: ", 1) + "."
+    line = final_line(b)
+    return line[:1].upper() + line[1:] + "."
 
 
 def _evidence(b: Bisected) -> list[str]:

@@ -198,7 +198,7 @@ def day_range(subject: Subject, options: Options) -> Range:
     given = [d for d in (good, bad) if d is not None]
     if len(given) == 1 and given[0] == today:
         raise UsageError(f"{given[0]} is today, the newest day; give the other end too")
-    first, last = min(given), max(given) if len(given) == 2 else today
+    first, last = min(given), (max(given) if len(given) == 2 else today)
     oldest = "good" if first == good else "bad"
     return Range(candidates.days(first, last), (), _called(oldest))
 
