@@ -192,3 +192,41 @@ def test_matrix_repeat_marks_cells_whose_runs_disagree_as_flaky(tmp_path: Path) 
     assert "🎲 2/3" in (repo / "results" / "six.md").read_text()
     log = (repo / "results" / cells["case=alternate"]["log"]).read_text()
     assert log.count("$ python probe.py") == 3, "each run is in the log"
+
+
+def test_then_package_settles_which_of_two_same_day_releases_did_it(
+    store: Path, tmp_path: Path
+) -> None:
+    """idna 3.4 and certifi 2022.9.14 were both released on 2022-09-14; only idna matters."""
+    probe = (
+        "from importlib.metadata import version\n"
+        "idna = tuple(int(part) for part in version('idna').split('.')[:2])\n"
+        "print('BUG-SIGNATURE-42' if idna >= (3, 4) else 'fine')\n"
+    )
+    toml = """
+title = "two packages, one day"
+description = "idna and certifi released the same day; the bug is idna's"
+requirements = ["idna", "certifi"]
+command = ["python", "probe.py"]
+signature = "BUG-SIGNATURE-42"
+
+[project]
+files = ["probe.py"]
+"""
+    repo = make_repo(tmp_path / "repo", "sameday", toml, {"probe.py": probe})
+    done = bisect("sameday", "--date", "--good", "2022-09-12", "--bad", "2022-09-16",
+                  "--then-package", root=repo, store=store, results=tmp_path / "r")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "first bad: 2022-09-14"
+    changed = next(line for line in lines if line.startswith("changed between"))
+    assert "certifi " in changed and "idna 3.3 → 3.4" in changed
+    assert "then idna: first bad: idna==3.4" in lines
+    assert "culprit: idna 3.3 → 3.4 (its own releases bisected, the others held)" in lines
+    data = json.loads((tmp_path / "r" / "sameday" / "bisect-date-default.json").read_text())
+    follow = {f["package"]: f for f in data["follow_ups"]}
+    assert follow["idna"]["answer"] == "first bad: idna==3.4"
+    assert "--hold certifi==" in follow["idna"]["command"]
+    assert follow["certifi"]["answer"].startswith("no boundary: the end called bad")
+    sub = json.loads(Path(follow["idna"]["results"]).read_text())
+    assert sub["day"] == "2022-09-14" and sub["hold"][0].startswith("certifi==2022.")

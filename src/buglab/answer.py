@@ -35,6 +35,7 @@ class FollowUp:
     argv: tuple[str, ...]
     answer: str = ""  # its final line, when it was run (--then-package)
     path: str = ""  # its results file
+    culprit: bool = False  # it named a release: this package alone makes the difference
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,9 @@ def _change_lines(b: Bisected) -> list[str]:
             out.append(f"then {follow.package}: {follow.answer}")
         else:
             out.append(f"to settle {follow.package}: {shlex.join(follow.argv)}")
+    for follow in (f for f in b.follow_ups if f.culprit):
+        change = next(c for c in b.changes if c.package == follow.package)
+        out.append(f"culprit: {change} (its own releases bisected, the others held)")
     return out
 
 
@@ -258,7 +262,8 @@ def to_json(b: Bisected) -> dict[str, Any]:
         "changes": [{"package": c.package, "before": c.before, "after": c.after}
                     for c in b.changes],
         "follow_ups": [{"package": f.package, "command": shlex.join(f.argv),
-                        "answer": f.answer or None, "results": f.path or None}
+                        "answer": f.answer or None, "results": f.path or None,
+                        "culprit": f.culprit}
                        for f in b.follow_ups],
         "line": final_line(b),
     }  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -336,12 +337,13 @@ def settle(result: answer.Bisected, options: Options, caller: Mapping[str, str],
         follow_ups.append(answer.FollowUp(change.package, command_line(sub)))
         if not options.then_package:
             continue
-        say(f"then: {' '.join(command_line(sub))}")
+        say(f"then: {shlex.join(command_line(sub))}")
         done = run_bisect(sub, caller, say)
-        path = results_path(sub, done.subject)
-        follow_ups[-1] = replace(follow_ups[-1], answer=answer.final_line(done), path=str(path))
-        if isinstance(done.answer, Found) and done.answer.exact:
-            break  # this package alone makes the difference: the culprit
+        culprit = isinstance(done.answer, Found) and done.answer.exact
+        follow_ups[-1] = replace(follow_ups[-1], answer=answer.final_line(done), culprit=culprit,
+                                 path=str(results_path(sub, done.subject)))  # fmt: skip
+        if culprit:
+            break  # this package alone makes the difference
     return replace(result, follow_ups=tuple(follow_ups))
 
 
