@@ -7,7 +7,6 @@ cells while builds wait for the index. Sequential is the same code with one cell
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import signal
@@ -46,6 +45,20 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _background(work: Callable[..., str], *args: Any) -> Future[str]:
+    """``work`` in a thread of its own, its answer waited for only when needed."""
+    future: Future[str] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work(*args))
+        except Exception as exc:  # handed to whoever waits, never lost in the thread
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def builders(jobs: int) -> int:
@@ -102,15 +115,19 @@ class Execution:
             Interpreters(caller),
             say,
         )
+        self._installer = _background(
+            backends.describe, self.builder.settings.backend, self.builder.env
+        )
 
     @property
     def backend(self) -> str:
         return self.builder.settings.backend.name
 
-    @functools.cached_property
+    @property
     def installer(self) -> str:
-        """The installer and its version, as an upstream issue asks for them."""
-        return backends.describe(self.builder.settings.backend, self.builder.env)
+        """The installer and its version, as an upstream issue asks for them (asked in the
+        background when the run starts)."""
+        return self._installer.result()
 
     def fingerprint(self, scenario: model.Scenario, cell: model.Cell) -> str:
         """Everything a cell's outcome depends on; ``--resume`` keeps a cell only if it matches."""
