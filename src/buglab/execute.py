@@ -61,6 +61,14 @@ def _background(work: Callable[..., str], *args: Any) -> Future[str]:
     return future
 
 
+def longest_first(groups: list[list[Job]]) -> list[list[Job]]:
+    """Venv groups, and cells within each, longest first by the last run's timings: the run
+    then ends with short cells on every core instead of one long cell on one (ties, and cells
+    never timed, keep the plan's order)."""
+    ordered = [sorted(group, key=lambda job: -job.expected_seconds) for group in groups]
+    return sorted(ordered, key=lambda group: -sum(job.expected_seconds for job in group))
+
+
 def builders(jobs: int) -> int:
     """Venvs built at once, beside the ``jobs`` cells: a build mostly waits for the index (a
     warm uv install is ~0.05 s of work behind ~0.4 s of network), so builds overlap with runs
@@ -73,6 +81,7 @@ class Job:
     scenario: model.Scenario
     cell: model.Cell
     fingerprint: str
+    expected_seconds: float = 0.0  # from the last run, to start the longest work first
 
     @property
     def key(self) -> CellKey:
@@ -140,8 +149,10 @@ class Execution:
 
     def run(self, jobs: Sequence[Job], total: int) -> None:
         by_key = {job.key: job for job in jobs}
-        groups = [[by_key[(c.scenario, c.id)] for c in group]
-                  for group in plan.venv_groups([job.cell for job in jobs])]  # fmt: skip
+        groups = longest_first(
+            [[by_key[(c.scenario, c.id)] for c in group]
+             for group in plan.venv_groups([job.cell for job in jobs])]
+        )  # fmt: skip
         self.progress(len(self.done), total)
         workspace = runner.Workspace(self.settings.keep)
         pending: dict[Future[Any], Callable[[Any], None]] = {}
