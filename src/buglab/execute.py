@@ -7,7 +7,6 @@ cells while builds wait for the index. Sequential is the same code with one cell
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import signal
@@ -48,6 +47,28 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _background(work: Callable[..., str], *args: Any) -> Future[str]:
+    """``work`` in a thread of its own, its answer waited for only when needed."""
+    future: Future[str] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work(*args))
+        except Exception as exc:  # handed to whoever waits, never lost in the thread
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
+
+
+def longest_first(groups: list[list[Job]]) -> list[list[Job]]:
+    """Venv groups, and cells within each, longest first by the last run's timings: the run
+    then ends with short cells on every core instead of one long cell on one (ties, and cells
+    never timed, keep the plan's order)."""
+    ordered = [sorted(group, key=lambda job: -job.expected_seconds) for group in groups]
+    return sorted(ordered, key=lambda group: -sum(job.expected_seconds for job in group))
+
+
 def builders(jobs: int) -> int:
     """Venvs built at once, beside the ``jobs`` cells: a build mostly waits for the index (a
     warm uv install is ~0.05 s of work behind ~0.4 s of network), so builds overlap with runs
@@ -60,6 +81,7 @@ class Job:
     scenario: model.Scenario
     cell: model.Cell
     fingerprint: str
+    expected_seconds: float = 0.0  # from the last run, to start the longest work first
 
     @property
     def key(self) -> CellKey:
@@ -102,15 +124,19 @@ class Execution:
             Interpreters(caller),
             say,
         )
+        self._installer = _background(
+            backends.describe, self.builder.settings.backend, self.builder.env
+        )
 
     @property
     def backend(self) -> str:
         return self.builder.settings.backend.name
 
-    @functools.cached_property
+    @property
     def installer(self) -> str:
-        """The installer and its version, as an upstream issue asks for them."""
-        return backends.describe(self.builder.settings.backend, self.builder.env)
+        """The installer and its version, as an upstream issue asks for them (asked in the
+        background when the run starts)."""
+        return self._installer.result()
 
     def fingerprint(self, scenario: model.Scenario, cell: model.Cell) -> str:
         """Everything a cell's outcome depends on; ``--resume`` keeps a cell only if it matches."""
@@ -123,8 +149,10 @@ class Execution:
 
     def run(self, jobs: Sequence[Job], total: int) -> None:
         by_key = {job.key: job for job in jobs}
-        groups = [[by_key[(c.scenario, c.id)] for c in group]
-                  for group in plan.venv_groups([job.cell for job in jobs])]  # fmt: skip
+        groups = longest_first(
+            [[by_key[(c.scenario, c.id)] for c in group]
+             for group in plan.venv_groups([job.cell for job in jobs])]
+        )  # fmt: skip
         self.progress(len(self.done), total)
         workspace = runner.Workspace(self.settings.keep)
         pending: dict[Future[Any], Callable[[Any], None]] = {}
