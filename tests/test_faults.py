@@ -384,7 +384,10 @@ def test_interrupted_build_leaves_every_earlier_outcome(tmp_path: Path) -> None:
 
 
 def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:
-    toml = scenario_toml(["pass", "bug", "other"], requirements='["six"]')
+    sleep = tmp_path / "sleep"
+    sleep.write_text("3")  # each run holds its locks for seconds: the two surely overlap
+    toml = scenario_toml(["pass", "bug", "other", "slow"], requirements='["six"]',
+                         env=f'{{ SLEEP_FILE = "{sleep}" }}')  # fmt: skip
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
     argv = matrix_argv(repo)
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -396,6 +399,7 @@ def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:
         "mode=pass": "passed",
         "mode=bug": "reproduced",
         "mode=other": "failed",
+        "mode=slow": "passed",
     }
     links = [p for p in (repo / "store" / "venvs").iterdir() if p.is_symlink()]
     folders = [p for p in (repo / "store" / "venvs").iterdir() if not p.is_symlink()]
