@@ -107,10 +107,10 @@ def _deciding_axes(
 
 def pythons(result: model.MatrixResult) -> list[str]:
     found = {dict(c.resolved).get("python", "") for c in result.cells}
-    return sorted((v for v in found if v), key=_version_key)
+    return sorted((v for v in found if v), key=version_key)
 
 
-def _version_key(text: str) -> tuple[int, ...]:
+def version_key(text: str) -> tuple[int, ...]:
     return tuple(int(p) if p.isdigit() else -1 for p in text.split("."))
 
 

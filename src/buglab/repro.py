@@ -179,7 +179,7 @@ class Reproduction:
 
     def script(self) -> str:
         """One block to paste into a shell: writes the files, builds the venv, runs the cell."""
-        lines = ["mkdir buglab-repro && cd buglab-repro"]
+        lines = ["mkdir -p buglab-repro && cd buglab-repro"]
         folders = sorted({f.path.rsplit("/", 1)[0] for f in self.files if "/" in f.path})
         if folders:
             lines.append("mkdir -p " + " ".join(shlex.quote(f"project/{d}") for d in folders))

@@ -23,6 +23,7 @@ from buglab import model
 
 POSITIVE = model.Outcome.REPRODUCED
 NEGATIVE = model.Outcome.PASSED
+EVIDENCE = (POSITIVE, NEGATIVE)
 #: beyond this many conditions the search for the fewest exceptions becomes greedy
 SEARCH_LIMIT = 200_000
 
