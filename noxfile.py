@@ -69,6 +69,12 @@ def scenario_not_installed(session: nox.Session) -> None:
 
 
 @nox.session
+def report(session: nox.Session) -> None:
+    """An issue comment and an HTML page from stored results: ``-- NAME [--template ...]``."""
+    _buglab(session, "report")
+
+
+@nox.session
 def lab(session: nox.Session) -> None:
     """Any buglab subcommand: ``nox -s lab -- plan NAME``, ``-- render FILE``, ``-- merge ...``."""
     _buglab(session)

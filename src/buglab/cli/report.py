@@ -12,6 +12,7 @@ from buglab import (
     diff,
     export,
     facts,
+    history,
     html,
     model,
     pivot,
@@ -22,6 +23,7 @@ from buglab import (
     workflow,
 )
 from buglab.cli.base import Command, Context, add_only
+from buglab.errors import UsageError
 
 
 def _results_option(parser: argparse.ArgumentParser) -> None:
@@ -141,6 +143,28 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
         soft_wrap=True,
     )
     return 0
+
+
+Baselines = dict[str, tuple[model.MatrixResult | None, str]]
+
+
+def baselines(options: workflow.Options) -> Baselines:
+    """``matrix --diff``: each scenario's results before the run (as committed, if tracked)."""
+    if options.shard:
+        raise UsageError("--diff compares whole results files; it does not go with --shard")
+    names = [s.name for s in workflow.load_scenarios(options.root, options.names)]
+    return {name: history.baseline(workflow.results_path(options, name)) for name in names}
+
+
+def print_diffs(before: Baselines, options: workflow.Options) -> None:
+    """What changed against the baselines, after the run wrote its results."""
+    for name, (old, where) in before.items():
+        path = workflow.results_path(options, name)
+        if old is None:
+            print(f"{name}: nothing to compare with: {where}")
+        elif path.exists():
+            print(f"Compared with {where}:")
+            print(diff.markdown(diff.compare(old, store.read(path))), end="")
 
 
 def _diff_arguments(parser: argparse.ArgumentParser) -> None:
