@@ -44,6 +44,11 @@ class Source:
     contrast: Contrast | None = None
     results_file: str = ""  # as the reader would find it, e.g. results/NAME.json
     project: str = ""  # the project's distribution name: never pinned
+    found: trigger.Finding | None = None  # the trigger, when already derived
+
+    @property
+    def finding(self) -> trigger.Finding:
+        return self.found if self.found is not None else trigger.find(self.result)
 
 
 @dataclass(frozen=True)
@@ -133,16 +138,16 @@ TRIGGER_INTRO = (
 )
 
 
-def trigger_lines(result: model.MatrixResult) -> tuple[str, list[tuple[str, list[str]]]]:
+def trigger_lines(source: Source) -> tuple[str, list[tuple[str, list[str]]]]:
     """The introduction, then one line per trigger shown with its exceptions (markdown)."""
-    finding = trigger.find(result)
+    finding, result = source.finding, source.result
     intro = TRIGGER_INTRO + (" It differs by toolchain date:" if finding.differs_by_date else "")
     lines = [_trigger_line(t, result, bool(finding.per_date)) for t in finding.shown]
     return intro, lines
 
 
-def trigger_section(result: model.MatrixResult) -> str:
-    intro, lines = trigger_lines(result)
+def trigger_section(source: Source) -> str:
+    intro, lines = trigger_lines(source)
     out = [intro, ""]
     for line, exceptions in lines:
         out.append(f"- {line}")
@@ -207,7 +212,7 @@ def tables_section(source: Source, trim: Trim) -> str:
         lines += markdown_table(table, result.started, trim.table_rows)
         lines.append("")
     lines.append(legend(result))
-    if trim.axes_list:
+    if trim.axes_list and source.axes:
         lines += ["", axes_meaning(source)]
     if trim.versions_table:
         lines += ["", versions_section(result)]

@@ -143,8 +143,18 @@ def reproduction_text(source: Source) -> ReproductionText | None:
     return ReproductionText(intro, reproduction.script(), after)
 
 
+def no_reproduction(source: Source) -> str:
+    """Why there is no script: nothing reproduced, or no reproduced cell can be rebuilt."""
+    if not any(c.outcome is model.Outcome.REPRODUCED for c in source.result.cells):
+        return "No cell reproduced, so there is no reproduction to give."
+    return (
+        "No reproduced cell can be rebuilt from these results (none of them is a cell of the "
+        "scenario as it stands now, with its versions recorded)."
+    )
+
+
 def reproduction_section(source: Source) -> str:
     text = reproduction_text(source)
     if text is None:
-        return "No cell reproduced, so there is no reproduction to give."
+        return no_reproduction(source)
     return "\n\n".join([text.intro, fence(text.script, "sh"), text.after])

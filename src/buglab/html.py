@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from buglab import comment, evidence, facts, model, pivot, render, trigger
 from buglab.comment import Source
@@ -93,12 +94,13 @@ def blocks(markdown: str) -> str:
 def page(source: Source, logs: str) -> str:
     """The whole page; ``logs`` is the path from the page's folder to the results folder."""
     result = source.result
-    finding = trigger.find(result)
+    finding = source.finding
+    source = replace(source, found=finding)
     body = [
         f"<h1>{html.escape(result.title)}</h1>",
         f"<p class='summary'>{inline(comment.summary(source))}</p>",
         "<h2>Trigger</h2>",
-        _trigger(result, finding),
+        _trigger(source, finding),
         "<h2>Results</h2>",
         _tables(source, finding, logs),
         "<h2>Minimal reproduction</h2>",
@@ -118,8 +120,8 @@ def page(source: Source, logs: str) -> str:
     )
 
 
-def _trigger(result: model.MatrixResult, finding: trigger.Finding) -> str:
-    intro, lines = comment.trigger_lines(result)
+def _trigger(source: Source, finding: trigger.Finding) -> str:
+    intro, lines = comment.trigger_lines(source)
     items = []
     for line, exceptions in lines:
         sub = "".join(f"<li>{inline(item)}</li>" for item in exceptions)
@@ -273,7 +275,7 @@ def _version_text(row: facts.VersionRow) -> str:
 def _reproduction(source: Source) -> str:
     text = evidence.reproduction_text(source)
     if text is None:
-        return "<p>No cell reproduced, so there is no reproduction to give.</p>"
+        return f"<p>{inline(evidence.no_reproduction(source))}</p>"
     script = html.escape(text.script)
     return (
         f"<p>{inline(text.intro)}</p><pre id='reproduction'>{script}</pre>"

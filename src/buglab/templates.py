@@ -50,6 +50,7 @@ def size(text: str) -> int:
 def render(source: Source, template: str = "generic") -> str:
     """The comment, trimmed step by step until it fits; each step is named in the footer."""
     build = ASSEMBLERS[template]
+    source = replace(source, found=source.finding)  # derived once for every attempt
     for trim in LEVELS:
         text = build(source, trim)
         if size(text) <= LIMIT:
@@ -79,7 +80,7 @@ def generic(source: Source, trim: Trim) -> str:
     return _join([
         _title(source),
         comment.summary(source),
-        comment.trigger_section(result),
+        comment.trigger_section(source),
         "### Results\n\n" + comment.tables_section(source, trim),
         "### Minimal reproduction\n\n" + evidence.reproduction_section(source),
         "### Output, one cell per outcome\n\n" + evidence.outputs_section(source, trim),
@@ -96,7 +97,7 @@ def sqlalchemy(source: Source, trim: Trim) -> str:
     return _join([
         _title(source),
         "### Describe the bug\n\n" + comment.summary(source) + "\n\n"
-        + comment.trigger_section(result) + "\n\n" + comment.tables_section(source, trim),
+        + comment.trigger_section(source) + "\n\n" + comment.tables_section(source, trim),
         "### Documentation\n\n" + ("\n".join(f"- {link}" for link in docs) or "None given."),
         "### SQLAlchemy version\n\n" + _versions_line(result, "sqlalchemy"),
         "### DBAPI\n\n" + _dbapi(source),
@@ -123,7 +124,7 @@ def coverage(source: Source, trim: Trim) -> str:
     return _join([
         _title(source),
         "**Describe the bug**\n\n" + comment.summary(source) + "\n\n"
-        + comment.trigger_section(result) + "\n\n" + comment.tables_section(source, trim) + "\n\n"
+        + comment.trigger_section(source) + "\n\n" + comment.tables_section(source, trim) + "\n\n"
         + evidence.outputs_section(source, trim),
         "**To Reproduce**\n\n"
         + f"1. Python: {_versions_line(result, 'python')}\n"
@@ -147,7 +148,7 @@ def pytest(source: Source, trim: Trim) -> str:
     return _join([
         _title(source),
         "#### Description\n\n" + comment.summary(source) + "\n\n"
-        + comment.trigger_section(result) + "\n\n" + comment.tables_section(source, trim)
+        + comment.trigger_section(source) + "\n\n" + comment.tables_section(source, trim)
         + "\n\n" + evidence.outputs_section(source, trim) + "\n\n"
         + comment.background_section(source, trim),
         "#### `pip list` of the reproduced cell's venv\n\n" + listing,

@@ -207,11 +207,10 @@ def _exact(
     """
     tight = {name: _tight(name, positive, order) for name in useful}
     everyone = (1 << len(negative)) - 1
-    excludes = {
-        name: sum(1 << i for i, (labels, _) in enumerate(negative)
-                  if labels.get(name) not in tight[name])
-        for name in useful
-    }  # fmt: skip
+    excludes = {}
+    for name in useful:
+        masks = _masks(negative, name)
+        excludes[name] = _union(m for label, m in masks.items() if label not in tight[name])
     candidates = [name for name in useful if excludes[name]]
     for size in range(len(candidates) + 1):
         found = [
@@ -222,6 +221,15 @@ def _exact(
         if found:
             return found
     return []
+
+
+def _masks(samples: Sequence[Sample], name: str) -> dict[str | None, int]:
+    """For each label of axis ``name``, the bit mask of the samples that have it."""
+    bits: dict[str | None, bytearray] = {}
+    for i, (labels, _) in enumerate(samples):
+        bitmap = bits.setdefault(labels.get(name), bytearray((len(samples) + 7) // 8))
+        bitmap[i // 8] |= 1 << (i % 8)
+    return {label: int.from_bytes(bitmap, "little") for label, bitmap in bits.items()}
 
 
 def _union(masks: Iterable[int]) -> int:
@@ -242,41 +250,33 @@ def _fewest_exceptions(
     order: Mapping[str, list[str]],
 ) -> tuple[Condition, bool]:
     """The condition with the fewest exceptions, then the fewest axes: every combination of
-    label sets when there are few enough, else greedy (one axis changed at a time)."""
+    label sets when there are few enough, else greedy (one axis at a time, each set to its
+    best labels given the others, until nothing improves)."""
     samples = [*positive, *negative]
+    everything = (1 << len(samples)) - 1
     pos_mask = (1 << len(positive)) - 1
-    neg_mask = ((1 << len(samples)) - 1) ^ pos_mask
-    labels_of = {
-        name: [label for label in order[name] if any(s.get(name) == label for s, _ in samples)]
-        for name in useful
-    }
-    has = {
-        (name, label): sum(1 << i for i, (s, _) in enumerate(samples) if s.get(name) == label)
-        for name in useful
-        for label in labels_of[name]
-    }
+    neg_mask = everything ^ pos_mask
+    has = {name: _masks(samples, name) for name in useful}
+    labels_of = {name: [label for label in order[name] if label in has[name]] for name in useful}
+
+    def inside(chosen: Mapping[str, tuple[str, ...]], skip: str = "") -> int:
+        mask = everything
+        for name, allowed in chosen.items():
+            if name != skip:
+                mask &= _union(has[name][label] for label in allowed)
+        return mask
 
     def score(chosen: Mapping[str, tuple[str, ...]]) -> tuple[int, int]:
-        inside = (1 << len(samples)) - 1
-        for name, allowed in chosen.items():
-            inside &= _union(has[(name, label)] for label in allowed)
-        errors = _ones(pos_mask & ~inside) + _ones(neg_mask & inside)
-        return errors, len(chosen)
-
-    def subsets(name: str) -> list[tuple[str, ...]]:
-        labels = labels_of[name]
-        return [
-            tuple(label for j, label in enumerate(labels) if bits >> j & 1)
-            for bits in range(1, (1 << len(labels)) - 1)
-        ]
+        mask = inside(chosen)
+        return _ones(pos_mask & ~mask) + _ones(neg_mask & mask), len(chosen)
 
     size = 1
     for name in useful:
-        size *= len(subsets(name)) + 1
+        size *= (1 << len(labels_of[name])) - 1  # proper non-empty subsets, and "free"
     best: dict[str, tuple[str, ...]] = {}
     best_score = score(best)
     if size <= SEARCH_LIMIT:
-        options = [[None, *subsets(name)] for name in useful]
+        options = [[None, *_subsets(labels_of[name])] for name in useful]
         for combo in itertools.product(*options):
             chosen = {name: allowed for name, allowed in zip(useful, combo) if allowed}
             found = score(chosen)
@@ -284,17 +284,33 @@ def _fewest_exceptions(
                 best, best_score = chosen, found
         return _condition(best, useful), False
     improved = True
-    while improved:  # greedy: change one axis at a time while that removes an exception
+    while improved:
         improved = False
         for name in useful:
-            for allowed in [None, *subsets(name)]:
-                trial = {k: v for k, v in best.items() if k != name}
-                if allowed:
-                    trial[name] = allowed
-                found = score(trial)
-                if found < best_score:
-                    best, best_score, improved = trial, found, True
+            rest = inside(best, skip=name)
+            gains = {
+                label: _ones(rest & has[name][label] & pos_mask)
+                - _ones(rest & has[name][label] & neg_mask)
+                for label in labels_of[name]
+            }
+            allowed = tuple(label for label in labels_of[name] if gains[label] > 0)
+            if not allowed:  # a condition holds somewhere: at least the least bad label
+                allowed = (max(labels_of[name], key=lambda label: gains[label]),)
+            trial = {k: v for k, v in best.items() if k != name}
+            if allowed and len(allowed) < len(labels_of[name]):
+                trial[name] = allowed
+            found = score(trial)
+            if found < best_score:
+                best, best_score, improved = trial, found, True
     return _condition(best, useful), True
+
+
+def _subsets(labels: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every non-empty proper subset of ``labels``, in label order."""
+    return [
+        tuple(label for j, label in enumerate(labels) if bits >> j & 1)
+        for bits in range(1, (1 << len(labels)) - 1)
+    ]
 
 
 def _condition(chosen: Mapping[str, tuple[str, ...]], useful: Sequence[str]) -> Condition:

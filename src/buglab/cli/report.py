@@ -20,6 +20,7 @@ from buglab import (
     repro,
     store,
     templates,
+    trigger,
     workflow,
 )
 from buglab.cli.base import Command, Context, add_only
@@ -87,6 +88,7 @@ def gather(
         contrast=contrast,
         results_file=_shown_path(path, root),
         project=scenario.project.name,
+        found=trigger.find(result),
     )
 
 
