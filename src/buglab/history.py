@@ -23,10 +23,11 @@ def committed(path: Path) -> str | None:
         top = _git(folder, "rev-parse", "--show-toplevel")
         if top.returncode != 0:
             return None
-        relative = path.resolve().relative_to(Path(top.stdout.strip()).resolve()).as_posix()
-        if _git(folder, "ls-files", "--error-unmatch", relative).returncode != 0:
+        root = Path(top.stdout.strip()).resolve()
+        relative = path.resolve().relative_to(root).as_posix()
+        if _git(root, "ls-files", "--error-unmatch", relative).returncode != 0:
             return None
-        shown = _git(folder, "show", f"HEAD:{relative}")
+        shown = _git(root, "show", f"HEAD:{relative}")
     except (OSError, ValueError, subprocess.TimeoutExpired):
         return None
     return shown.stdout if shown.returncode == 0 else None
