@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from buglab import export, repro, scenario, store
+from buglab import export, model, repro, scenario, store
 from buglab.cli import main
 from tests.conftest import ROOT, SEED
 
@@ -77,8 +77,8 @@ def test_the_scripts_are_valid_bash(tmp_path: Path) -> None:
 
 def test_a_heredoc_never_ends_early() -> None:
     item = repro.ProjectFile("x.txt", "a\nEOF\nEOF_\nb")
-    found = repro.Reproduction("s", "c", repro.model.Outcome.PASSED, "3.11.7",
-                               repro.model.InstallMode.NOT_INSTALLED, ("x.txt",), (item,), (),
+    found = repro.Reproduction("s", "c", model.Outcome.PASSED, "3.11.7",
+                               model.InstallMode.NOT_INSTALLED, ("x.txt",), (item,), (),
                                ("true",), (), (), "sig")  # fmt: skip
     assert "cat > project/x.txt <<'EOF__'\na\nEOF\nEOF_\nb\nEOF__" in found.script()
 
