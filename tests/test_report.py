@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from buglab import comment, html, model, pivot, store, templates
+from buglab.cli import main
 from buglab.cli.report import gather
 from tests.conftest import ROOT, SEED
 
@@ -209,3 +210,43 @@ def test_results_of_schema_one_are_refused(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="schema 1"):
         gather(ROOT, SEED, tmp_path)
     assert store.SCHEMA == 2
+
+
+def test_the_command_writes_the_comment_and_the_page_beside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / f"{SEED}.json").write_bytes((ROOT / "results" / f"{SEED}.json").read_bytes())
+    argv = ["--root", str(ROOT), "report", SEED, "--results", str(results)]
+    assert main([*argv, "--template", "pytest"]) == 0
+    captured = capsys.readouterr()
+    assert (
+        captured.out.startswith("## pytest -W and coverage")
+        and "#### Minimal example" in captured.out
+    )
+    assert (results / f"{SEED}.html").exists()  # beside the results' own markdown
+    assert f"comment of {templates.size(captured.out):,} characters" in captured.err
+    out = tmp_path / "comment.md"
+    assert main([*argv, "--out", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert out.read_text().startswith("## ") and (tmp_path / "comment.html").exists()
+    assert "href='results/logs/" in (tmp_path / "comment.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["warnings-coverage-editabel"], "did you mean 'warnings-coverage-editable'"),
+        ([SEED, "--rows", "instal"], "did you mean 'install'"),
+        ([SEED, "--only", "toolchain=today"], "'today' is not a value of axis 'toolchain'"),
+        ([SEED, "--template", "django"], "invalid choice: 'django'"),
+        ([SEED, "--results", "/nonexistent"], "no such results file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--root", str(ROOT), "report", *argv]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
