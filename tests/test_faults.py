@@ -170,7 +170,7 @@ def test_failing_build_backend_is_an_env_error(tmp_path: Path) -> None:
     extra = """
 [axes.install]
 kind = "install"
-values = ["editable", "non-editable"]
+values = ["editable", "non-editable", "not-installed"]
 """
     toml = scenario_toml(["pass"], extra=extra).replace(
         'files = ["probe.py"]',
@@ -191,8 +191,15 @@ values = ["editable", "non-editable"]
     found = outcomes(repo)
     assert found == {
         "mode=pass,install=editable": "env-error",
-        "mode=pass,install=non-editable": "passed",
+        "mode=pass,install=non-editable": "env-error",
+        "mode=pass,install=not-installed": "passed",
     }
+    detail = {c["id"]: c["detail"] for c in results(repo)["cells"]}
+    assert (
+        "this build always fails"
+        in (repo / "results" / "logs" / "probe" / "mode=pass,install=non-editable.log").read_text()
+    )
+    assert detail["mode=pass,install=non-editable"]
 
 
 # -- run faults ------------------------------------------------------------------------------

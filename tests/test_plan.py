@@ -146,3 +146,17 @@ def test_a_narrower_expectation_overrides_a_broader_one(seed: model.Scenario) ->
     # the same rules in the other order layer the same way
     flipped = replace(layered, expects=(narrow, broad, model.Rule((), model.Outcome.PASSED)))
     assert {c.id: c.expected for c in plan.expand(flipped)} == by_id
+
+
+def test_the_longest_work_starts_first(seed: model.Scenario) -> None:
+    """Groups by their cells' total last-run seconds, cells within a group likewise; cells never
+    timed keep the plan's order."""
+    from buglab.execute import Job, longest_first
+
+    groups = [list(g) for g in plan.venv_groups(plan.expand(seed))[:3]]
+    timed = {groups[1][0].id: 5.0, groups[1][1].id: 1.0, groups[2][3].id: 3.0}
+    jobs = [[Job(seed, c, "", timed.get(c.id, 0.0)) for c in g] for g in groups]
+    ordered = longest_first(jobs)
+    assert [g[0].cell.id for g in ordered] == [groups[1][0].id, groups[2][3].id, groups[0][0].id]
+    assert [j.cell.id for j in ordered[2]] == [c.id for c in groups[0]]
+    assert [j.expected_seconds for j in ordered[1]] == [3.0, 0.0, 0.0, 0.0]

@@ -19,6 +19,7 @@ INSTALLER_PASSTHROUGH = (
     "HOME", "PATH", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR",
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
     "no_proxy", "all_proxy", "UV_CACHE_DIR", "XDG_CACHE_HOME", "PYENV_ROOT", "PYENV_VERSION",
+    "BUGLAB_CACHE_DIR",
 )  # fmt: skip
 INDEX_VARIABLE = "BUGLAB_INDEX_URL"
 
@@ -100,8 +101,6 @@ class UvBackend:
             "--no-config",
             "--prerelease",
             "explicit",
-            # compiled at build time: cells never write bytecode into the venv they share
-            "--compile-bytecode",
             "--python",
             str(target / "bin" / "python"),
         ]
@@ -139,6 +138,7 @@ class VirtualenvBackend:
             "--quiet",
             "--disable-pip-version-check",
             "--no-input",
+            "--no-compile",  # the lab compiles once for every venv (see bytecode.py)
         ]
         if request.date:
             # pip >= 26 filters releases by upload time, like uv's --exclude-newer

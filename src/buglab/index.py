@@ -7,6 +7,7 @@ from ``env-error`` (anything else): never on the path of a warm run.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import urllib.error
 import urllib.request
@@ -56,7 +57,17 @@ def _is_pre(text: str) -> bool:
 
 
 def release_times(package: str, index_url: str | None) -> dict[Version, dt.datetime | None] | None:
-    """Each release and its first upload time, or None when the index cannot be read."""
+    """Each release and its first upload time, or None when the index cannot be read.
+
+    Asked once per run and package (the answer is kept for the life of the process)."""
+    found = _release_times(str(canonicalize_name(package)), index_url)
+    return None if found is None else dict(found)
+
+
+@functools.lru_cache(maxsize=512)
+def _release_times(
+    package: str, index_url: str | None
+) -> tuple[tuple[Version, dt.datetime | None], ...] | None:
     base = (index_url or PYPI_SIMPLE).rstrip("/")
     request = urllib.request.Request(
         f"{base}/{canonicalize_name(package)}/", headers={"Accept": ACCEPT}
@@ -80,7 +91,7 @@ def release_times(package: str, index_url: str | None) -> dict[Version, dt.datet
         when = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
         seen = times[version]
         times[version] = when if seen is None or when < seen else seen
-    return times
+    return tuple(times.items())
 
 
 def _version_of(filename: str, package: str) -> Version | None:

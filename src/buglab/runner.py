@@ -55,6 +55,12 @@ class Workspace:
         folder.mkdir()
         return folder
 
+    def done(self, folder: Path) -> None:
+        """A finished cell's folder goes at once, by its worker, off the cell's clock (so the
+        run does not end with one long removal)."""
+        if not self.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def close(self) -> None:
         if not self.keep:
             shutil.rmtree(self.root, ignore_errors=True)
@@ -71,7 +77,7 @@ def run_cell(
     append: bool = False,
 ) -> model.RunRecord:
     """One run of ``cell``; ``append`` adds it to the log of an earlier run of the same cell."""
-    folder = workspace.new()  # removed with the workspace at the end, not on the cell's clock
+    folder = workspace.new()
     work, home = folder / "work", folder / "home"
     work.mkdir()
     home.mkdir()
@@ -89,6 +95,7 @@ def run_cell(
         sink.write(("\n" if append else "") + "\n".join(header))
     done = proc.run(cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel)
     output = anonymise(done.output, {work: "<cell>", venv: "<venv>", home: "<home>"})
+    workspace.done(folder)
     return model.RunRecord(
         done.returncode, done.timed_out, output, done.seconds, str(log), done.cancelled
     )

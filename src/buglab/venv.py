@@ -25,7 +25,7 @@ from typing import Callable
 
 from filelock import FileLock, Timeout
 
-from buglab import index, model, proc
+from buglab import bytecode, index, model, proc
 from buglab.backends import Backend, InstallRequest, Interpreter, installer_env, site_packages
 from buglab.store import write_atomic
 from buglab.wheels import ProjectWheels
@@ -205,6 +205,17 @@ class BuildSettings:
     timeout: float = 900.0
     rebuild: bool = False
 
+    @property
+    def bytecode(self) -> Path:
+        """Compiled files, kept per user like the installer's own cache (they are keyed by the
+        installed file, which the installer's cache keeps): ``BUGLAB_CACHE_DIR``, else
+        ``$XDG_CACHE_HOME/buglab``, else ``~/.cache/buglab``."""
+        given = self.caller.get("BUGLAB_CACHE_DIR")
+        if given:
+            return Path(given) / "bytecode"
+        base = self.caller.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "buglab" / "bytecode"
+
 
 @dataclass(frozen=True)
 class Identity:
@@ -256,7 +267,7 @@ class Builder:
                 known = read_manifest(link, identity.key) or read_unavailable(link, log)
                 if known is not None:
                     return replace(known, reused=True, seconds=time.monotonic() - start)
-            built = self._build(spec, identity, log, cancel)
+            built = self._not_released(spec, log) or self._build(spec, identity, log, cancel)
             if built.failure is model.Outcome.UNAVAILABLE and spec.date is not None:
                 # a series with no release by a past day never gets one: remember, ask no more
                 marker = {"key": identity.key, "message": built.message}
@@ -277,9 +288,12 @@ class Builder:
         steps = [backend.create(target, interpreter)]
         if request.requirements or request.project is not None:
             steps.append(backend.install(target, request))
+            # compiled at build time, so that cells never write into the venv they share; each
+            # distinct file once for the whole store
+            steps.append(compile_bytecode(target, self.settings.bytecode))
         for argv in steps:
             with log.open("a", encoding="utf-8") as sink:
-                sink.write("$ " + " ".join(argv) + "\n")
+                sink.write("$ " + proc.shown(argv) + "\n")
             done = proc.run(
                 argv,
                 cwd=store.root,
@@ -306,6 +320,18 @@ class Builder:
         write_atomic(target / MANIFEST, json.dumps(manifest, indent=2))
         _publish(store.venvs / key, target)
         return model.BuiltVenv(key, store.venvs / key, interpreter.version, resolved)
+
+    def _not_released(self, spec: model.VenvSpec, log: Path) -> model.BuiltVenv | None:
+        """A pinned series with no release by a past toolchain date is ``unavailable`` without
+        asking the installer to fail first (the index's upload times say so)."""
+        if spec.date is None or not spec.pins or self.settings.offline:
+            return None
+        missing = index.missing_pins(spec.pins, spec.date, self.settings.index_url)
+        if not missing:
+            return None
+        log.write_text(f"# buglab: unavailable: {missing} (the index's upload times)\n",
+                       encoding="utf-8")  # fmt: skip
+        return model.BuiltVenv("", None, "", (), model.Outcome.UNAVAILABLE, missing)
 
     def _failure(self, spec: model.VenvSpec, done: proc.Finished, log: Path) -> model.BuiltVenv:
         if done.cancelled:
@@ -380,6 +406,12 @@ class _Locked:
 
     def __exit__(self, *_: object) -> None:
         self.lock.release()
+
+
+def compile_bytecode(venv: Path, cache: Path) -> list[str]:
+    """The venv's interpreter runs ``bytecode.py``, sharing ``.pyc`` files through ``cache``."""
+    script = Path(bytecode.__file__).read_text(encoding="utf-8")
+    return [str(venv / "bin" / "python"), "-I", "-c", script, str(cache)]
 
 
 def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:

@@ -203,7 +203,9 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
             wait_for(lock, f"the results of {p.scenario.name}", say)
             locks.callback(lock.release)
         previous = _previous(plans, options, say)
-        jobs = [Job(p.scenario, c, execution.fingerprint(p.scenario, c)) for p in plans
+        timings = {(name, c.id): c.seconds for name, r in previous.items() for c in r.cells}
+        jobs = [Job(p.scenario, c, execution.fingerprint(p.scenario, c),
+                    timings.get((c.scenario, c.id), 0.0)) for p in plans
                 for c in p.cells]  # fmt: skip
         if options.resume:
             execution.done.update(resumable(jobs, previous))

@@ -1,0 +1,146 @@
+"""The seed scenario's line: the lab warm and cold against the floor, and its overhead per cell.
+
+- floor: every runnable cell's bare command, alone, in the venv the lab built (median over the
+  passes), summed and divided by the CPU count: nothing runs the matrix faster here.
+- warm: ``python3 -m nox -s matrix -- SEED`` with every venv built (median of the passes,
+  interleaved with the floor's so that a noisy minute hits both sides).
+- cold: the same with an empty venv store; the installer's caches (uv's downloads, the lab's
+  compiled bytecode) stay warm, as on any machine that has run the lab before.
+- overhead per cell: one cell per venv, run bare and alone in the lab back to back (order
+  flipped each pass); its ``seconds`` minus the bare run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    Bare,
+    LabRun,
+    Setup,
+    Target,
+    lab,
+    median,
+    ratio,
+    run_bare,
+    runnable,
+    say,
+    warm_up,
+)
+
+from buglab import model, plan
+
+WARM_VS_FLOOR = 1.1
+COLD_VS_FLOOR = 1.5
+OVERHEAD_MS = 50.0
+
+
+def measure(setup: Setup, runs: int) -> dict[str, Any]:
+    store = setup.tmp / "store"
+    warm_up(setup.root, setup.tmp / "warm-up.log")
+    say(f"seed cold: {len(setup.cells)} cells, empty venv store, --jobs {setup.jobs}")
+    cold = lab(setup, store, "cold")
+    cells, venvs = runnable(cold, setup.cells, store)
+    if not cells:
+        raise SystemExit("bench: no cell ran in the lab; nothing to compare")
+    sample = [group[0] for group in plan.venv_groups(cells)]
+    warm: list[LabRun] = []
+    bare: list[dict[str, Bare]] = []
+    pairs: list[dict[str, tuple[float, float]]] = []
+    fixed: list[float] = []
+    for n in range(runs):  # interleaved, so that a noisy minute hits every side
+        say(f"seed pass {n + 1}/{runs}: lab warm, every cell bare, {len(sample)} cells paired")
+        warm.append(lab(setup, store, f"warm-{n}"))
+        log = setup.tmp / f"floor-{n}.log"
+        bare.append({c.id: run_bare(setup.scenario, c, venvs[c.id], setup.tmp, log) for c in cells})
+        paired, cost = _pairs(setup, store, sample, venvs, n)
+        pairs.append(paired)
+        fixed.append(cost)
+    floor = sum(median([b[c.id].seconds for b in bare]) for c in cells) / setup.cores
+    process = [median([p[c.id][0] - p[c.id][1] for p in pairs]) * 1000 for c in sample]
+    return {
+        "cells": len(setup.cells),
+        "runnable": len(cells),
+        "runnable_ids": [c.id for c in cells],
+        "venvs": len(plan.venv_groups(cells)),
+        "floor": floor,
+        "warm": median([w.seconds for w in warm]),
+        "warm_runs": [w.seconds for w in warm],
+        "cold": cold.seconds,
+        "overhead_ms": {"median": median(process), "worst": max(process)},
+        "per_run_ms": median(fixed) * 1000,
+        "agree": sum(
+            all(b[c.id].outcome == cold.cells[c.id]["outcome"] for b in bare) for c in cells
+        ),
+    }
+
+
+def _pairs(
+    setup: Setup, store: Path, sample: Sequence[model.Cell], venvs: Mapping[str, Path], n: int
+) -> tuple[dict[str, tuple[float, float]], float]:
+    """Per cell (lab seconds, bare seconds), back to back; and the median fixed cost of a
+    one-cell ``nox -s matrix`` beyond its cell."""
+    out: dict[str, tuple[float, float]] = {}
+    fixed = []
+    log = setup.tmp / f"pairs-{n}.log"
+    for i, cell in enumerate(sample):
+        only = [f"{axis}={label}" for axis, label in cell.labels]
+        if n % 2 == 0:
+            alone = run_bare(setup.scenario, cell, venvs[cell.id], setup.tmp, log)
+            run = lab(setup, store, f"single-{n}-{i}", jobs=1, only=only)
+        else:
+            run = lab(setup, store, f"single-{n}-{i}", jobs=1, only=only)
+            alone = run_bare(setup.scenario, cell, venvs[cell.id], setup.tmp, log)
+        seconds = float(run.cells[cell.id]["seconds"])
+        out[cell.id] = (seconds, alone.seconds)
+        fixed.append(run.seconds - seconds)
+    return out, median(fixed)
+
+
+def table(data: Mapping[str, Any], jobs: int, cores: int, runs: int) -> str:
+    floor, n = data["floor"], data["runnable"]
+    rows = [
+        (f"floor: Σ bare command of {n} cells ÷ {cores} cores", floor),
+        (
+            f"**lab warm**: `python3 -m nox -s matrix`, venvs built, `--jobs {jobs}` "
+            f"(median of {runs})",
+            data["warm"],
+        ),
+        ("**lab cold**: the same, empty venv store (installer caches warm)", data["cold"]),
+    ]
+    lines = ["| | × floor | seconds |", "|---|---|---|"]
+    lines += [f"| {title} | {ratio(s / floor)} | {s:.1f} |" for title, s in rows]
+    o = data["overhead_ms"]
+    lines += [
+        "",
+        "| lab overhead | median ms | worst ms |",
+        "|---|---|---|",
+        f"| per cell: its `seconds` − the bare command, back to back | {o['median']:.0f} "
+        f"| {o['worst']:.0f} |",
+        f"| per `nox -s matrix` run: wall − its one cell's `seconds` | {data['per_run_ms']:.0f} "
+        "| – |",
+    ]
+    return "\n".join(lines)
+
+
+def targets(data: Mapping[str, Any]) -> list[Target]:
+    floor = data["floor"]
+    return [
+        Target(
+            f"seed warm, through `nox -s matrix`, ≤ {WARM_VS_FLOOR} × floor",
+            ratio(data["warm"] / floor),
+            data["warm"] <= WARM_VS_FLOOR * floor,
+        ),
+        Target(
+            f"seed cold ≤ {COLD_VS_FLOOR} × floor",
+            ratio(data["cold"] / floor),
+            data["cold"] <= COLD_VS_FLOOR * floor,
+        ),
+        Target(
+            f"lab overhead per cell, median ≤ {OVERHEAD_MS:.0f} ms",
+            f"{data['overhead_ms']['median']:.0f} ms",
+            data["overhead_ms"]["median"] <= OVERHEAD_MS,
+        ),
+    ]
