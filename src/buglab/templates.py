@@ -116,7 +116,7 @@ def coverage(source: Source, trim: Trim) -> str:
     result = source.result
     reproduction = source.reproduction
     freeze = fence("\n".join(reproduction.requirements), "text") if reproduction else "none"
-    expected = "The command passes, as in the cells marked ✅"
+    expected = f"No output matching {code(source.signature)}, as in the cells marked ✅"
     if source.contrast is not None:
         expected += (
             f", e.g. {code(source.contrast.command)} ({comment.cell_words(source.contrast.cell)})"

@@ -73,7 +73,7 @@ def gather(
             contrast = comment.Contrast(
                 near,
                 tuple(facts.changed_axes(shown, near)),
-                shlex.join(cells[near.id].argv),
+                _command(cells[near.id], cells[shown.id]),
                 cells[near.id].venv == cells[shown.id].venv,
             )
     return comment.Source(
@@ -90,6 +90,16 @@ def gather(
         project=scenario.project.name,
         found=trigger.find(result),
     )
+
+
+def _command(cell: model.Cell, beside: model.Cell) -> str:
+    """The cell's command line, led by the variables it sets differently from ``beside``'s."""
+    theirs = dict(beside.env)
+    mine = dict(cell.env)
+    changed = [f"{k}={shlex.quote(v)}" for k, v in cell.env if theirs.get(k) != v]
+    changed += [f"-u {k}" for k in theirs if k not in mine]
+    prefix = ("env " if any(c.startswith("-u") for c in changed) else "") + " ".join(changed)
+    return f"{prefix} {shlex.join(cell.argv)}".strip()
 
 
 def _shown_path(path: Path, root: Path) -> str:
