@@ -117,9 +117,10 @@ def summary(source: Source) -> str:
     parts += [f"{counts[o]} {text}" for o, text in words.items() if o in counts]
     day = result.started[:10]
     when = f" on {day}" if day else ""
+    venvs = f" of {', '.join(result.venv_axes)}" if result.venv_axes else ""
     return (
         f"buglab ran {code(render.command_line(result.command))}{when} in {chosen}; each cell in a "
-        "fresh folder with a clean environment, in a venv built for its combination. "
+        f"fresh folder with a clean environment, in a venv built for its combination{venvs}. "
         f"{_join(parts)}. Against the outcomes the scenario records as expected: "
         f"{render.verdict(result)}."
     )

@@ -122,7 +122,10 @@ def date_pins(result: model.MatrixResult) -> list[str]:
     for axis in result.axes_of_kind(model.AxisKind.DATE):
         for label in labels[axis]:
             if label == "latest":
-                lines.append(f"{axis} = latest: no pin, resolved on {started or 'the run date'}")
+                when = f" (on {started} at the latest)" if started else ""
+                lines.append(
+                    f"{axis} = latest: no pin, the newest releases when its venv was built{when}"
+                )
             else:
                 lines.append(
                     f"{axis} = {label}: every package as uploaded by the end of that day "

@@ -97,7 +97,7 @@ def page(source: Source, logs: str) -> str:
     finding = source.finding
     source = replace(source, found=finding)
     body = [
-        f"<h1>{html.escape(result.title)}</h1>",
+        f"<h1>{inline(result.title)}</h1>",
         f"<p class='summary'>{inline(comment.summary(source))}</p>",
         "<h2>Trigger</h2>",
         _trigger(source, finding),
