@@ -184,7 +184,7 @@ def _trigger_line(
         return (
             f"{where}reproduces **unless {found.unless}** ({counted}). No condition of that "
             f"form separates the cells, but its negation does: every passed cell has "
-            f"{found.unless} and no reproduced cell has."
+            f"{found.unless}, and no reproduced cell does."
         ), []
     closest = "every cell" if not found.condition.terms else f"**{found.condition}**"
     text = (
