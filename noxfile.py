@@ -76,6 +76,12 @@ def bisect(session: nox.Session) -> None:
 
 
 @nox.session
+def report(session: nox.Session) -> None:
+    """An issue comment and an HTML page from stored results: ``-- NAME [--template ...]``."""
+    _buglab(session, "report")
+
+
+@nox.session
 def lab(session: nox.Session) -> None:
     """Any buglab subcommand: ``nox -s lab -- plan NAME``, ``-- render FILE``, ``-- merge ...``."""
     _buglab(session)

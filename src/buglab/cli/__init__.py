@@ -1,7 +1,8 @@
 """``buglab`` / ``python -m buglab``: bad input is one line on stderr and exit status 2.
 
-Each subcommand is a :class:`Command` in its own module (``lab``: matrix, plan, merge, render;
-``bisect``); this module only parses, finds the repository and turns errors into one line.
+Each subcommand is a :class:`Command` in the module of its group (``lab``: matrix, plan, merge,
+render; ``bisect``; ``report``: report, export, diff); this module only parses, finds the
+repository and turns errors into one line.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from buglab import __version__
 from buglab.cli.base import Command, Context, Parser
 from buglab.cli.bisect import BISECT_COMMANDS
 from buglab.cli.lab import LAB_COMMANDS
+from buglab.cli.report import REPORT_COMMANDS
 from buglab.errors import BuglabError
 
-COMMANDS: tuple[Command, ...] = (*LAB_COMMANDS, *BISECT_COMMANDS)
+COMMANDS: tuple[Command, ...] = (*LAB_COMMANDS, *BISECT_COMMANDS, *REPORT_COMMANDS)
 
 
 def _parser() -> argparse.ArgumentParser:

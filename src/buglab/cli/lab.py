@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from buglab import execute, plan, render, store, workflow
 from buglab.cli.base import Command, Context, add_only, add_repeat, add_store
+from buglab.cli.report import baselines, print_diffs
 
 
 def _matrix_arguments(matrix: argparse.ArgumentParser) -> None:
@@ -32,6 +33,11 @@ def _matrix_arguments(matrix: argparse.ArgumentParser) -> None:
     matrix.add_argument("--rebuild", action="store_true", help="rebuild venvs even if current")
     matrix.add_argument("--keep", action="store_true", help="keep each cell's working folder")
     matrix.add_argument("--quiet", "-q", action="store_true", help="no progress and no table")
+    matrix.add_argument(
+        "--diff",
+        action="store_true",
+        help="at the end, the cells whose outcome changed against the committed results",
+    )
 
 
 def _plan_arguments(show: argparse.ArgumentParser) -> None:
@@ -100,6 +106,7 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
         results=args.results,
         store=args.store,
     )
+    before = baselines(options) if args.diff else None
     with _progress(err, not args.quiet) as progress:
         report = workflow.run_matrix(options, ctx.caller, err.print, progress)
     for result in report.results:
@@ -107,6 +114,8 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
             out.print(render.terminal(result))
         path = workflow.results_path(options, result.scenario)
         err.print(f"{result.scenario}: {render.summary(result)} -> {path}")
+    if before is not None:
+        print_diffs(before, options)
     if report.interrupted:
         err.print(
             "interrupted: cells that did not run are not-run here; the results files keep "
