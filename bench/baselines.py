@@ -25,7 +25,8 @@ from harness import Bare, Setup, pip_env, ratio, run_bare, say, timed
 from packaging.version import Version
 
 from buglab import backends, model, plan
-from buglab.venv import GENERATED_PYPROJECT, Interpreters, copy_project
+from buglab.interpreters import Interpreters
+from buglab.venv import GENERATED_PYPROJECT, copy_project
 
 PIP_WITH_UPLOAD_FILTER = Version("26.0")  # first pip with --uploaded-prior-to
 

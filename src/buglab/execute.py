@@ -20,7 +20,8 @@ from types import FrameType
 from typing import Any
 
 from buglab import backends, classify, model, plan, runner
-from buglab.venv import Builder, BuildSettings, Interpreters, Store
+from buglab.interpreters import Interpreters
+from buglab.venv import Builder, BuildSettings, Store
 
 Say = Callable[[str], None]
 Progress = Callable[[int, int], None]  # (done, total)
