@@ -31,13 +31,14 @@ from pathlib import Path
 from typing import Any
 
 import baselines
+import question
 import scale
 import seed
 import whole
 from harness import ROOT, SEED, Target, load, say
 
 QUICK_ONLY = ("sqlalchemy=2.0", "install=editable", "coverage=on")
-LINES = ("seed", "whole", "scale")
+LINES = ("seed", "whole", "question", "scale")
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -110,6 +111,10 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], list[s
         data["whole"] = whole.measure(tmp)
         text += ["", "#### The whole lab, and the test suite", "", whole.table(data["whole"])]
         goals += whole.targets(data["whole"])
+    if "question" in args.lines:
+        data["question"] = question.measure(tmp)
+        text += ["", "#### The cost of a question: bisection", "", question.table(data["question"])]
+        goals += question.targets(data["question"])
     if "scale" in args.lines:
         say("scale: a synthetic 10,000-cell scenario")
         data["scale"] = scale.measure()
