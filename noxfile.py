@@ -34,7 +34,9 @@ def _install(session: nox.Session, *extras: str) -> None:
     digest = _source_digest(*extras)
     if stamp is not None and stamp.is_file() and stamp.read_text() == digest:
         return
-    session.install(f".[{','.join(extras)}]" if extras else ".")
+    # compiled now, so that no start of the lab compiles it again (even where the caller's
+    # environment says PYTHONDONTWRITEBYTECODE)
+    session.install(f".[{','.join(extras)}]" if extras else ".", env={"UV_COMPILE_BYTECODE": "1"})
     if stamp is not None:
         stamp.write_text(digest)
 

@@ -14,7 +14,7 @@ import pytest
 
 from buglab import comment, html, model, pivot, store, templates
 from buglab.cli import main
-from buglab.cli.report import gather
+from buglab.gather import gather
 from tests.conftest import ROOT, SEED
 
 NAMES = sorted(p.stem for p in (ROOT / "results").glob("*.json"))
@@ -250,3 +250,11 @@ def test_bad_input_is_one_line_and_exit_2(
     assert main(["--root", str(ROOT), "report", *argv]) == 2
     captured = capsys.readouterr()
     assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
+
+
+def test_the_parser_names_every_template() -> None:
+    """The parser lists the forms without importing the report engine; the two must agree."""
+    from buglab import templates
+    from buglab.cli.report import TEMPLATES
+
+    assert tuple(TEMPLATES) == tuple(templates.TEMPLATES)

@@ -6,8 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from buglab import model, store
-from buglab.errors import ResultsError
+from buglab import model, store, workflow
+from buglab.errors import ResultsError, UsageError
 
 
 def _git(folder: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -46,3 +46,14 @@ def baseline(path: Path) -> tuple[model.MatrixResult | None, str]:
         return store.from_json(json.loads(text), path), where
     except (ValueError, ResultsError) as exc:
         return None, f"{where} cannot be compared: {exc}"
+
+
+Baselines = dict[str, tuple[model.MatrixResult | None, str]]
+
+
+def baselines(options: workflow.Options) -> Baselines:
+    """``matrix --diff``: each scenario's results before the run (as committed, if tracked)."""
+    if options.shard:
+        raise UsageError("--diff compares whole results files; it does not go with --shard")
+    names = [s.name for s in workflow.load_scenarios(options.root, options.names)]
+    return {name: baseline(workflow.results_path(options, name)) for name in names}

@@ -11,8 +11,6 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -113,13 +111,15 @@ def releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:
 @functools.lru_cache(maxsize=512)
 def _releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:
     base = (index_url or PYPI_SIMPLE).rstrip("/")
+    import urllib.request  # only when the index is asked: warm runs never are
+
     request = urllib.request.Request(
         f"{base}/{canonicalize_name(package)}/", headers={"Accept": ACCEPT}
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             data = json.load(response)
-    except (OSError, ValueError, urllib.error.URLError):
+    except (OSError, ValueError):  # URLError is an OSError
         return None
     return parse_project(data, package) if isinstance(data, dict) else None
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from buglab import answer, bisection
 from buglab.cli.base import Command, Context, add_only, add_repeat, add_store
-from buglab.execute import Interrupted
-from buglab.search import Found
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +38,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _bisect(args: argparse.Namespace, ctx: Context) -> int:
+    # the engine is imported here, not with the parser: other subcommands never pay for it
+    from buglab import answer, bisection
+    from buglab.execute import Interrupted
+    from buglab.search import Found
+
     options = bisection.Options(
         root=ctx.root,
         scenario=args.scenario,

@@ -11,9 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from buglab import execute, plan, render, store, workflow
+from buglab import execute, history, plan, render, store, workflow
 from buglab.cli.base import Command, Context, add_only, add_repeat, add_store
-from buglab.cli.report import baselines, print_diffs
 
 
 def _matrix_arguments(matrix: argparse.ArgumentParser) -> None:
@@ -106,7 +105,7 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
         results=args.results,
         store=args.store,
     )
-    before = baselines(options) if args.diff else None
+    before = history.baselines(options) if args.diff else None
     with _progress(err, not args.quiet) as progress:
         report = workflow.run_matrix(options, ctx.caller, err.print, progress)
     for result in report.results:
@@ -115,7 +114,7 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
         path = workflow.results_path(options, result.scenario)
         err.print(f"{result.scenario}: {render.summary(result)} -> {path}")
     if before is not None:
-        print_diffs(before, options)
+        _print_diffs(before, options)
     if report.interrupted:
         err.print(
             "interrupted: cells that did not run are not-run here; the results files keep "
@@ -183,6 +182,19 @@ def _render(args: argparse.Namespace, ctx: Context) -> int:
         else:
             out.print(render.terminal(result))
     return 0
+
+
+def _print_diffs(before: history.Baselines, options: workflow.Options) -> None:
+    """``matrix --diff``: what changed against the results before the run."""
+    from buglab import diff  # only when asked for
+
+    for name, (old, where) in before.items():
+        path = workflow.results_path(options, name)
+        if old is None:
+            print(f"{name}: nothing to compare with: {where}")
+        elif path.exists():
+            print(f"Compared with {where}:")
+            print(diff.markdown(diff.compare(old, store.read(path))), end="")
 
 
 LAB_COMMANDS = (

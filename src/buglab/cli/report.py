@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 from pathlib import Path
 
-from buglab import (
-    comment,
-    diff,
-    export,
-    facts,
-    history,
-    html,
-    model,
-    pivot,
-    plan,
-    repro,
-    store,
-    templates,
-    trigger,
-    workflow,
-)
 from buglab.cli.base import Command, Context, add_only
-from buglab.errors import UsageError
+
+#: the forms ``--template`` fills (buglab.templates.TEMPLATES; named here so that the parser
+#: does not import the report engine for every other subcommand)
+TEMPLATES = ("generic", "sqlalchemy", "coverage", "pytest")
 
 
 def _results_option(parser: argparse.ArgumentParser) -> None:
@@ -36,7 +22,7 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rows", metavar="AXES", help="axes down the table, a,b")
     parser.add_argument("--cols", metavar="AXES", help="axes across the table, a,b")
     add_only(parser)
-    parser.add_argument("--template", choices=templates.TEMPLATES, default="generic",
+    parser.add_argument("--template", choices=TEMPLATES, default="generic",
                         help="the bug-report form to fill (default: generic)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="write the comment here (default: stdout)")
     parser.add_argument(
@@ -45,71 +31,10 @@ def _report_arguments(parser: argparse.ArgumentParser) -> None:
     _results_option(parser)
 
 
-def gather(
-    root: Path,
-    name: str,
-    results: Path,
-    only: tuple[str, ...] = (),
-    rows: str | None = None,
-    cols: str | None = None,
-) -> comment.Source:
-    """Everything a report needs, read from the results file and the scenario's folder."""
-    (scenario,) = workflow.load_scenarios(root, (name,))
-    path = results / f"{name}.json"
-    full = store.read(path)
-    result = pivot.narrow(full, only) if only else full
-    layout = pivot.choose(
-        result, pivot.parse_axes(rows, result, "--rows"), pivot.parse_axes(cols, result, "--cols")
-    )
-    cells = {c.id: c for c in plan.expand(scenario)}
-    runnable = [c.id for c in result.cells if c.id in cells and c.resolved]
-    shown = facts.representative(result, model.Outcome.REPRODUCED, runnable)
-    reproduction = contrast = None
-    if shown is not None:
-        files = export.read_files(scenario.project)
-        reproduction = repro.make(scenario, cells[shown.id], shown, files)
-        near = facts.counterpart(result, shown, cells.keys())
-        if near is not None:
-            contrast = comment.Contrast(
-                near,
-                tuple(facts.changed_axes(shown, near)),
-                _command(cells[near.id], cells[shown.id]),
-                cells[near.id].venv == cells[shown.id].venv,
-            )
-    return comment.Source(
-        result=result,
-        axes=scenario.axes,
-        description=scenario.description,
-        links=scenario.links,
-        signature=scenario.signature.pattern,
-        layout=layout,
-        only=only,
-        reproduction=reproduction,
-        contrast=contrast,
-        results_file=_shown_path(path, root),
-        project=scenario.project.name,
-        found=trigger.find(result),
-    )
-
-
-def _command(cell: model.Cell, beside: model.Cell) -> str:
-    """The cell's command line, led by the variables it sets differently from ``beside``'s."""
-    theirs = dict(beside.env)
-    mine = dict(cell.env)
-    changed = [f"{k}={shlex.quote(v)}" for k, v in cell.env if theirs.get(k) != v]
-    changed += [f"-u {k}" for k in theirs if k not in mine]
-    prefix = ("env " if any(c.startswith("-u") for c in changed) else "") + " ".join(changed)
-    return f"{prefix} {shlex.join(cell.argv)}".strip()
-
-
-def _shown_path(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _report(args: argparse.Namespace, ctx: Context) -> int:
+    from buglab import html, store, templates
+    from buglab.gather import gather
+
     results = args.results or ctx.root / "results"
     source = gather(ctx.root, args.scenario, results, tuple(args.only), args.rows, args.cols)
     text = templates.render(source, args.template)
@@ -142,6 +67,8 @@ def _export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _export(args: argparse.Namespace, ctx: Context) -> int:
+    from buglab import export, store, workflow
+
     (scenario,) = workflow.load_scenarios(ctx.root, (args.scenario,))
     results = args.results or ctx.root / "results"
     result = store.read(results / f"{args.scenario}.json")
@@ -157,34 +84,14 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-Baselines = dict[str, tuple[model.MatrixResult | None, str]]
-
-
-def baselines(options: workflow.Options) -> Baselines:
-    """``matrix --diff``: each scenario's results before the run (as committed, if tracked)."""
-    if options.shard:
-        raise UsageError("--diff compares whole results files; it does not go with --shard")
-    names = [s.name for s in workflow.load_scenarios(options.root, options.names)]
-    return {name: history.baseline(workflow.results_path(options, name)) for name in names}
-
-
-def print_diffs(before: Baselines, options: workflow.Options) -> None:
-    """What changed against the baselines, after the run wrote its results."""
-    for name, (old, where) in before.items():
-        path = workflow.results_path(options, name)
-        if old is None:
-            print(f"{name}: nothing to compare with: {where}")
-        elif path.exists():
-            print(f"Compared with {where}:")
-            print(diff.markdown(diff.compare(old, store.read(path))), end="")
-
-
 def _diff_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("old", type=Path, help="the earlier results file")
     parser.add_argument("new", type=Path, help="the later results file")
 
 
 def _diff(args: argparse.Namespace, ctx: Context) -> int:
+    from buglab import diff, store
+
     comparison = diff.compare(store.read(args.old), store.read(args.new))
     print(diff.markdown(comparison), end="")
     return 1 if comparison.any else 0
