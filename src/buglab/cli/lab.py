@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -107,16 +107,16 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
     )
     before = history.baselines(options) if args.diff else None
     with _progress(err, not args.quiet) as progress:
-        report = workflow.run_matrix(options, ctx.caller, err.print, progress)
+        report = workflow.run_matrix(options, ctx.caller, _say(err), progress)
     for result in report.results:
         if not args.quiet:
             out.print(render.terminal(result))
         path = workflow.results_path(options, result.scenario)
-        err.print(f"{result.scenario}: {render.summary(result)} -> {path}")
+        _say(err)(f"{result.scenario}: {render.summary(result)} -> {path}")
     if before is not None:
         _print_diffs(before, options)
     if report.interrupted:
-        err.print(
+        _say(err)(
             "interrupted: cells that did not run are not-run here; the results files keep "
             "their earlier outcome (marked † with its date) or stay as they were"
         )
@@ -169,7 +169,7 @@ def _merge(args: argparse.Namespace, ctx: Context) -> int:
     for result in merged:
         path = folder / f"{result.scenario}.json"
         store.write(result, path, render.markdown(result))
-        ctx.err.print(f"{result.scenario}: {render.summary(result)} -> {path}")
+        ctx.err.print(f"{result.scenario}: {render.summary(result)} -> {path}", soft_wrap=True)
     return 1 if any(r.contradictions for r in merged) else 0
 
 
@@ -182,6 +182,11 @@ def _render(args: argparse.Namespace, ctx: Context) -> int:
         else:
             out.print(render.terminal(result))
     return 0
+
+
+def _say(console: Console) -> Callable[[str], None]:
+    """One line per message, never wrapped at the console's width (logs are read later)."""
+    return lambda text: console.print(text, soft_wrap=True, highlight=False)
 
 
 def _print_diffs(before: history.Baselines, options: workflow.Options) -> None:
