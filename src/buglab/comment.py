@@ -143,7 +143,8 @@ def trigger_lines(source: Source) -> tuple[str, list[tuple[str, list[str]]]]:
     """The introduction, then one line per trigger shown with its exceptions (markdown)."""
     finding, result = source.finding, source.result
     intro = TRIGGER_INTRO + (" It differs by toolchain date:" if finding.differs_by_date else "")
-    lines = [_trigger_line(t, result, bool(finding.per_date)) for t in finding.shown]
+    quiet = tuple(t.scope for t in finding.per_date if t.reproduced == 0)
+    lines = [_trigger_line(t, result, bool(finding.per_date), quiet) for t in finding.shown]
     return intro, lines
 
 
@@ -157,8 +158,13 @@ def trigger_section(source: Source) -> str:
 
 
 def _trigger_line(
-    found: trigger.Trigger, result: model.MatrixResult, dated: bool
+    found: trigger.Trigger,
+    result: model.MatrixResult,
+    dated: bool,
+    quiet: tuple[tuple[tuple[str, str], ...], ...] = (),
 ) -> tuple[str, list[str]]:
+    """``quiet``: the toolchain dates on which nothing reproduced (an overall trigger holds
+    there only because nothing there contradicts it, which the line says)."""
     where = f"**On {facts.label_text(found.scope)}**: " if found.scope else ""
     ev = found.evidence
     counted = f"{ev.reproduced} reproduced, {ev.passed} passed, {ev.neutral} neither"
@@ -173,7 +179,10 @@ def _trigger_line(
     if found.exact:
         text = f"{where}reproduces exactly when **{found.condition}** ({counted})"
         if dated and not found.scope:
-            text += "; the same on every toolchain date"
+            text += "; it separates the cells of each toolchain date too"
+            if quiet:
+                dates = ", ".join(facts.label_text(scope) for scope in quiet)
+                text += f" (on {dates} nothing reproduced: no evidence for it there)"
         if found.alternatives:
             text += "; just as small, and not told apart by these cells: " + "; ".join(
                 f"**{alt}**" for alt in found.alternatives
