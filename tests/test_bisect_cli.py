@@ -88,6 +88,9 @@ CASES = {
     "a future day": ([*DATED, "--bad", "2999-01-01"], "--bad 2999-01-01: that day has not come"),
     "package and date": ([*RELEASE, "--date"], "argument --date: not allowed with argument"),
     "unknown scenario": (["--package", "x"], "no scenario"),
+    "a misspelt package": (["--package", "sqlalchemi", *EDITABLE],
+                           "--package 'sqlalchemi': the scenario names no such package "
+                           "(did you mean 'sqlalchemy'?)"),
 }  # fmt: skip
 
 

@@ -160,3 +160,15 @@ def test_the_longest_work_starts_first(seed: model.Scenario) -> None:
     assert [g[0].cell.id for g in ordered] == [groups[1][0].id, groups[2][3].id, groups[0][0].id]
     assert [j.cell.id for j in ordered[2]] == [c.id for c in groups[0]]
     assert [j.expected_seconds for j in ordered[1]] == [3.0, 0.0, 0.0, 0.0]
+
+
+def test_a_cell_id_that_matches_nothing_says_what_ids_look_like(seed: model.Scenario) -> None:
+    from buglab import workflow
+
+    with pytest.raises(UsageError) as caught:
+        workflow.make_plans([seed], (), None, ("install=editable",))
+    message = str(caught.value)
+    assert "a cell id names every axis, like 'install=editable,sqlalchemy=1.4," in message
+    assert "`plan` lists them" in message
+    with pytest.raises(UsageError, match="did you mean"):
+        workflow.make_plans([seed], (), None, (plan.expand(seed)[0].id + "x",))

@@ -24,6 +24,7 @@ from packaging.version import Version
 
 from buglab import answer, backends, candidates, index, model, plan, releases, store, workflow
 from buglab.backends import Interpreter
+from buglab.checks import did_you_mean
 from buglab.errors import UsageError
 from buglab.execute import Execution, Say, Settings, terminate_as_interrupt
 from buglab.probing import Probe, Prober, Subject
@@ -106,6 +107,8 @@ def choose_subject(scenario: model.Scenario, options: Options) -> Subject:
     """The one cell to vary; every axis but the bisected one must be fixed by ``--only``."""
     package = str(canonicalize_name(options.package)) if options.package else None
     free = _free_axes(scenario, package, options)
+    if package is not None and not free:
+        _check_spelling(scenario, package, options.package or "")
     selection = plan.Selection.parse(options.only)
     selection.validate([scenario])
     for name, _ in selection.wanted:
@@ -135,6 +138,16 @@ def choose_subject(scenario: model.Scenario, options: Options) -> Subject:
         if value.label == cell.label_map[axis.name] and isinstance(value.payload, model.Version)
     )  # fmt: skip
     return Subject(scenario, cell, free, package, dropped, options.day, options.hold)
+
+
+def _check_spelling(scenario: model.Scenario, package: str, given: str) -> None:
+    """A name close to, but not, one the scenario names is a typo, not a dependency to find
+    in the venv (an unnamed dependency, like pluggy under pytest, is looked for later)."""
+    named = [str(canonicalize_name(name)) for name in workflow.shown_packages(scenario)]
+    if package not in named:
+        hint = did_you_mean(package, named)
+        if hint:
+            raise UsageError(f"--package {given!r}: the scenario names no such package{hint}")
 
 
 def _free_axes(scenario: model.Scenario, package: str | None, options: Options) -> tuple[str, ...]:

@@ -21,6 +21,14 @@ PYTHON_VERSION = re.compile(r"3\.\d{1,2}\Z")
 T = TypeVar("T")
 
 
+def which_cell(wanted: str, known: Sequence[str]) -> str:
+    """After "no such cell": the nearest id, else what ids look like and where to list them."""
+    hint = did_you_mean(wanted, known)
+    if hint or not known:
+        return hint
+    return f" (a cell id names every axis, like {known[0]!r}; `plan` lists them)"
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

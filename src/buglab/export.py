@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from buglab import model, plan, repro
+from buglab.checks import which_cell
 from buglab.errors import ResultsError, UsageError
-from buglab.scenario import did_you_mean
 from buglab.venv import project_files
 
 
@@ -34,7 +34,7 @@ def reproduction(
     if cell_id not in measured:
         raise UsageError(
             f"--cell {cell_id!r}: no such cell in the results of {scenario.name}"
-            f"{did_you_mean(cell_id, list(measured))}"
+            f"{which_cell(cell_id, list(measured))}"
         )
     cell = next((c for c in plan.expand(scenario) if c.id == cell_id), None)
     if cell is None:

@@ -20,6 +20,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from buglab import __version__, backends, model, plan, releases, render, scenario, store
+from buglab.checks import which_cell
 from buglab.errors import ResultsError, UsageError
 from buglab.execute import Execution, Interrupted, Job, Progress, Say, Settings
 from buglab.venv import wait_for
@@ -90,9 +91,7 @@ def make_plans(
         known = [c.id for p in plans for c in p.cells]
         for wanted in cells:
             if wanted not in known:
-                raise UsageError(
-                    f"--cell {wanted!r}: no such cell{scenario.did_you_mean(wanted, known)}"
-                )
+                raise UsageError(f"--cell {wanted!r}: no such cell{which_cell(wanted, known)}")
         plans = [Plan(p.scenario, tuple(c for c in p.cells if c.id in cells)) for p in plans]
     if shard is not None:
         which = plan.Shard.parse(shard)
