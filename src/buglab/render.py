@@ -189,6 +189,8 @@ def verdict(result: model.MatrixResult) -> str:
         )
     if carried:
         pieces.append(f"{carried} kept from earlier runs")
+    if missing == len(result.cells):
+        return "none ran"
     if missing:
         pieces.append(f"{missing} not run")
     return ", ".join(pieces)

@@ -109,7 +109,7 @@ def _matrix(args: argparse.Namespace, ctx: Context) -> int:
     with _progress(err, not args.quiet) as progress:
         report = workflow.run_matrix(options, ctx.caller, _say(err), progress)
     for result in report.results:
-        if not args.quiet:
+        if not args.quiet and any(cell.ran for cell in result.cells):
             out.print(render.terminal(result))
         path = workflow.results_path(options, result.scenario)
         _say(err)(f"{result.scenario}: {render.summary(result)} -> {path}")
