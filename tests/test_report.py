@@ -258,3 +258,12 @@ def test_the_parser_names_every_template() -> None:
     from buglab.cli.report import TEMPLATES
 
     assert tuple(TEMPLATES) == tuple(templates.TEMPLATES)
+
+
+def test_a_package_missing_from_some_venvs_is_not_said_to_be_everywhere() -> None:
+    """The project is in the editable and non-editable venvs only: never 'every venv has it'."""
+    from buglab import facts
+
+    found = dict(facts.versions(source(SEED).result).same)
+    assert found["package"] == "0 (only in the venvs that have it)"
+    assert found["python"] == "3.11.7"

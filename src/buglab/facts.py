@@ -64,7 +64,12 @@ def versions(result: model.MatrixResult) -> Versions:
         name: {dict(c.resolved)[name] for c in built if name in dict(c.resolved)}
         for name in packages
     }
-    same = tuple((n, next(iter(v))) for n, v in seen.items() if len(v) == 1)
+    everywhere = {n for n in packages if all(n in dict(c.resolved) for c in built)}
+    same = tuple(
+        (n, next(iter(v)) + ("" if n in everywhere else " (only in the venvs that have it)"))
+        for n, v in seen.items()
+        if len(v) == 1
+    )
     varying = tuple(n for n, v in seen.items() if len(v) > 1)
 
     def facts(cell: model.CellResult) -> tuple[str, ...]:
