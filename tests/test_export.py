@@ -118,16 +118,17 @@ def python311() -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("coverage", "verdict", "status"),
-    [("on", "buglab: reproduced", 2), ("off", "buglab: passed", 0)],
+    ("install", "coverage", "verdict", "status"),
+    [("editable", "on", "buglab: reproduced", 2), ("not-installed", "off", "buglab: passed", 0)],
 )
 def test_an_exported_cell_gives_its_outcome_with_pip_alone(
-    coverage: str, verdict: str, status: int, tmp_path: Path
+    install: str, coverage: str, verdict: str, status: int, tmp_path: Path
 ) -> None:
-    """A fresh folder, python3.11 -m venv, pip install of the pinned versions and of the
-    project, then the command: the reproduced cell reproduces and its neighbour passes."""
+    """A fresh folder, python3.11 -m venv, pip install of the pinned versions (and of the
+    project, for an installing mode), then the command: the reproduced cell reproduces, the
+    passed one passes."""
     folder = tmp_path / "export"
-    cell = cell_id("editable", coverage=coverage)
+    cell = cell_id(install, coverage=coverage)
     assert main(["--root", str(ROOT), "export", SEED, "--cell", cell, "--to", str(folder)]) == 0
     env = {**os.environ, "PYTHON": python311()}
     env.pop("VIRTUAL_ENV", None)
