@@ -2,8 +2,9 @@
 
 - whole lab: ``git clone`` of this repository's HEAD, then ``python3 -m nox -s matrix`` in it:
   every scenario, nox's venv made and buglab installed, an empty venv store, the installer's
-  caches warm. Against the sum of every scenario's floor (each runnable cell's bare command in
-  the venv that run built, summed, divided by the CPU count).
+  caches warm (an untimed run in a throwaway store warms them first). Against the sum of every
+  scenario's floor (each runnable cell's bare command in the venv that run built, summed,
+  divided by the CPU count).
 - test suite: ``python3 -m nox -s tests`` in the same clone, as CI runs it.
 """
 
@@ -31,6 +32,9 @@ def clone(tmp: Path) -> Path:
 
 
 def measure(tmp: Path) -> dict[str, Any]:
+    say("whole lab: one untimed run of every scenario in a throwaway store (warm caches)")
+    nox(ROOT, "matrix", "--store", str(tmp / "caches-store"), "--results",
+        str(tmp / "caches-results"), "--quiet", log=tmp / "caches.log")  # fmt: skip
     repo = clone(tmp)
     say("whole lab: python3 -m nox -s matrix on a fresh clone, every scenario")
     seconds, code, _ = nox(repo, "matrix", log=tmp / "whole.log")

@@ -75,7 +75,8 @@ def run(repo: Path, index_url: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "typo", "--quiet",
          "--store", str(repo / "store")],
         capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "BUGLAB_INDEX_URL": index_url},
+        env={**os.environ, "BUGLAB_INDEX_URL": index_url,
+             "BUGLAB_CACHE_DIR": str(repo / "cache")},
     )  # fmt: skip
 
 
@@ -127,7 +128,7 @@ def test_a_version_that_never_existed_is_refused_in_one_line(
 def test_an_answer_of_exists_is_remembered_and_never_asked_again(
     tmp_path: Path, index_url: str
 ) -> None:
-    checker = releases.Checker(tmp_path / "store", index_url)
+    checker = releases.Checker(tmp_path / "cache", index_url)
     text = SCENARIO.format(values='["8.0", "7.4.3"]', requirements="[]")
     repo = make_repo(tmp_path, "typo", text)
 
@@ -135,7 +136,7 @@ def test_an_answer_of_exists_is_remembered_and_never_asked_again(
     checker.check([loaded])
     assert _Index.asked == ["pytest"]
     checker.check([loaded])
-    releases.Checker(tmp_path / "store", "http://127.0.0.1:9/simple").check([loaded])
+    releases.Checker(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])
     assert _Index.asked == ["pytest"], "a confirmed version is never asked about again"
 
 
@@ -143,4 +144,4 @@ def test_an_index_that_cannot_be_asked_stops_nothing(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, "typo", SCENARIO.format(values='["8.0.7"]', requirements="[]"))
 
     loaded = scenario.load(repo / "scenarios" / "typo" / "scenario.toml", repo)
-    releases.Checker(tmp_path / "store", "http://127.0.0.1:9/simple").check([loaded])
+    releases.Checker(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])

@@ -187,6 +187,17 @@ def installer_env(caller: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+def user_cache(caller: Mapping[str, str]) -> Path:
+    """What the lab keeps per user, like the installer's own cache (compiled bytecode, what the
+    index confirmed): ``BUGLAB_CACHE_DIR``, else ``$XDG_CACHE_HOME/buglab``, else
+    ``~/.cache/buglab``."""
+    given = caller.get("BUGLAB_CACHE_DIR")
+    if given:
+        return Path(given)
+    base = caller.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "buglab"
+
+
 def index_url(caller: Mapping[str, str]) -> str | None:
     return caller.get(INDEX_VARIABLE) or None
 

@@ -270,7 +270,7 @@ def run_bisect(options: Options, caller: Mapping[str, str], say: Say) -> answer.
         else:
             found = day_range(subject, options)
             cells = tuple(subject.day_cell(day) for day in found.labels)
-        releases.Checker(options.store_dir, index_url, options.offline).check([scenario])
+        releases.Checker(backends.user_cache(caller), index_url, options.offline).check([scenario])
         memo = resolver if subject.package is None and execution.backend == "uv" else None
         prober = Prober(execution, subject, memo)
         with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C

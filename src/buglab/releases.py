@@ -3,14 +3,15 @@
 A typo (``8.0.7`` for a pytest that never had it, a series ``8.9`` that was never released) would
 otherwise read as ``unavailable`` - "not released yet" - on every date, a fact the lab never
 measured. So each (package, specifier) is checked against the index once; an answer of "it
-exists" is remembered in the store, since releases are never taken back (yanked ones still
-exist), and warm runs ask nothing. An index that cannot be asked stops nothing here: the build
-then says so if it fails.
+exists" is remembered per index in the user's buglab cache, since releases are never taken
+back (yanked ones still exist), and warm runs ask nothing. An index that cannot be asked stops
+nothing here: the build then says so if it fails.
 """
 
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -72,13 +73,15 @@ def _requirement(source: Path, key: str, text: str) -> Iterator[Named]:
 
 @dataclass(frozen=True)
 class Checker:
-    store: Path  # the venv store; answers are kept in store/index/
+    cache: Path  # the user's buglab cache (backends.user_cache); answers go in cache/index/
     index_url: str | None
     offline: bool = False
 
     @property
     def memory(self) -> Path:
-        return self.store / "index" / "confirmed.json"
+        """One file per index: what one index confirmed says nothing of another."""
+        which = hashlib.sha256((self.index_url or index.PYPI_SIMPLE).encode()).hexdigest()
+        return self.cache / "index" / f"{which[:16]}.json"
 
     def check(self, scenarios: Sequence[model.Scenario]) -> None:
         """Raise a one-line ScenarioError for the first version that never existed."""

@@ -23,7 +23,14 @@ from typing import Callable
 from filelock import FileLock, Timeout
 
 from buglab import bytecode, index, model, proc
-from buglab.backends import Backend, InstallRequest, Interpreter, installer_env, site_packages
+from buglab.backends import (
+    Backend,
+    InstallRequest,
+    Interpreter,
+    installer_env,
+    site_packages,
+    user_cache,
+)
 from buglab.interpreters import Interpreters
 from buglab.store import write_atomic
 from buglab.wheels import ProjectWheels
@@ -137,14 +144,9 @@ class BuildSettings:
 
     @property
     def bytecode(self) -> Path:
-        """Compiled files, kept per user like the installer's own cache (they are keyed by the
-        installed file, which the installer's cache keeps): ``BUGLAB_CACHE_DIR``, else
-        ``$XDG_CACHE_HOME/buglab``, else ``~/.cache/buglab``."""
-        given = self.caller.get("BUGLAB_CACHE_DIR")
-        if given:
-            return Path(given) / "bytecode"
-        base = self.caller.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(base) / "buglab" / "bytecode"
+        """Compiled files are kept per user, like the installer's own cache: they are keyed by
+        the installed file, which the installer's cache keeps."""
+        return user_cache(self.caller) / "bytecode"
 
 
 @dataclass(frozen=True)

@@ -185,9 +185,9 @@ def run_matrix(options: Options, caller: Mapping[str, str], say: Say, progress: 
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
     scenarios = load_scenarios(options.root, options.names)
     plans = make_plans(scenarios, options.only, options.shard, options.cells)
-    releases.Checker(options.store_dir, backends.index_url(caller), options.offline).check(
-        [p.scenario for p in plans if p.cells]
-    )
+    releases.Checker(
+        backends.user_cache(caller), backends.index_url(caller), options.offline
+    ).check([p.scenario for p in plans if p.cells])
     execution = Execution(
         Settings(store=options.store_dir, results=options.results_dir, jobs=options.jobs,
                  backend=options.backend, offline=options.offline, rebuild=options.rebuild,
