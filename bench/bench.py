@@ -63,7 +63,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also by hand and nox per cell (several times longer)",
     )
-    parser.add_argument("--runs", type=int, help="seed warm runs and floor passes (default 3)")
+    parser.add_argument("--runs", type=int, help="seed warm runs and floor passes (default 5)")
     parser.add_argument(
         "--jobs",
         type=int,
@@ -78,7 +78,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--lines: unknown {', '.join(unknown)} (choose from {', '.join(LINES)})")
     args.lines = lines
-    args.runs = args.runs or (1 if args.quick else 3)
+    args.runs = args.runs or (1 if args.quick else 5)
     args.only = tuple(args.only) or (QUICK_ONLY if args.quick else ())
     partial = args.quick or args.only or set(lines) != set(LINES)
     args.json = args.json or ROOT / "bench" / ("latest-partial.json" if partial else "latest.json")

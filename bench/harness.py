@@ -153,9 +153,12 @@ def lab(
     jobs: int | None = None,
     only: Sequence[str] | None = None,
     scenarios: Sequence[str] | None = None,
+    results_of: str | None = None,
 ) -> LabRun:
-    """``python3 -m nox -s matrix -- ...`` with its own store and results, timed whole."""
-    results = setup.tmp / "results" / name
+    """``python3 -m nox -s matrix -- ...`` with its own store and results, timed whole;
+    ``results_of`` names an earlier run whose results folder this one shares (a user's runs
+    find the last results, and with them the timings that start the longest cells first)."""
+    results = setup.tmp / "results" / (results_of or name)
     names = [setup.scenario.name] if scenarios is None else list(scenarios)
     args = [
         *names,

@@ -7,13 +7,17 @@
 - cold: the same with an empty venv store; the installer's caches (uv's downloads, the lab's
   compiled bytecode and index answers) warm, as on any machine that has run the lab before:
   an untimed run in a throwaway store warms them first.
+- for comparison: the same bare commands run ``cores`` at a time by a plain thread pool: how
+  these cores scale when all are busy, which the floor assumes perfect.
 - overhead per cell: one cell per venv, run bare and alone in the lab back to back (order
   flipped each pass); its ``seconds`` minus the bare run.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,11 +57,13 @@ def measure(setup: Setup, runs: int) -> dict[str, Any]:
     bare: list[dict[str, Bare]] = []
     pairs: list[dict[str, tuple[float, float]]] = []
     fixed: list[float] = []
+    spread: list[float] = []
     for n in range(runs):  # interleaved, so that a noisy minute hits every side
         say(f"seed pass {n + 1}/{runs}: lab warm, every cell bare, {len(sample)} cells paired")
-        warm.append(lab(setup, store, f"warm-{n}"))
+        warm.append(lab(setup, store, f"warm-{n}", results_of="cold"))
         log = setup.tmp / f"floor-{n}.log"
         bare.append({c.id: run_bare(setup.scenario, c, venvs[c.id], setup.tmp, log) for c in cells})
+        spread.append(_spread(setup, cells, venvs, bare[0], log))
         paired, cost = _pairs(setup, store, sample, venvs, n)
         pairs.append(paired)
         fixed.append(cost)
@@ -72,12 +78,29 @@ def measure(setup: Setup, runs: int) -> dict[str, Any]:
         "warm": median([w.seconds for w in warm]),
         "warm_runs": [w.seconds for w in warm],
         "cold": cold.seconds,
+        "spread": median(spread),
         "overhead_ms": {"median": median(process), "worst": max(process)},
         "per_run_ms": median(fixed) * 1000,
         "agree": sum(
             all(b[c.id].outcome == cold.cells[c.id]["outcome"] for b in bare) for c in cells
         ),
     }
+
+
+def _spread(
+    setup: Setup,
+    cells: Sequence[model.Cell],
+    venvs: Mapping[str, Path],
+    timed: Mapping[str, Bare],
+    log: Path,
+) -> float:
+    """The bare commands alone, longest first, ``cores`` at a time by a plain thread pool: what
+    these cores really give when all of them are busy, with no lab at all."""
+    order = sorted(cells, key=lambda c: -timed[c.id].seconds)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=setup.cores) as pool:
+        list(pool.map(lambda c: run_bare(setup.scenario, c, venvs[c.id], setup.tmp, log), order))
+    return time.perf_counter() - start
 
 
 def _pairs(
@@ -112,6 +135,11 @@ def table(data: Mapping[str, Any], jobs: int, cores: int, runs: int) -> str:
             data["warm"],
         ),
         ("**lab cold**: the same, empty venv store (installer caches warm)", data["cold"]),
+        (
+            f"for comparison: the bare commands {cores} at a time, longest first, by a "
+            "plain thread pool (no lab)",
+            data["spread"],
+        ),
     ]
     lines = ["| | × floor | seconds |", "|---|---|---|"]
     lines += [f"| {title} | {ratio(s / floor)} | {s:.1f} |" for title, s in rows]
