@@ -1,9 +1,10 @@
 """The seed scenario's line: the lab warm and cold against the floor, and its overhead per cell.
 
-- floor: every runnable cell's bare command, alone, in the venv the lab built (median over the
-  passes), summed and divided by the CPU count: nothing runs the matrix faster here.
-- warm: ``python3 -m nox -s matrix -- SEED`` with every venv built (median of the passes,
-  interleaved with the floor's so that a noisy minute hits both sides).
+- floor: every runnable cell's bare command, alone, in the venv the lab built, summed and
+  divided by the CPU count (median over the passes): nothing runs the matrix faster here.
+- warm: ``python3 -m nox -s matrix -- SEED`` with every venv built, once per pass, interleaved
+  with that pass's floor; its ratio is the median of the passes' own ratios, so that a noisy
+  minute (this machine's walls vary by ±6 % run to run) hits both sides of the one it spoils.
 - cold: the same with an empty venv store; the installer's caches (uv's downloads, the lab's
   compiled bytecode and index answers) warm, as on any machine that has run the lab before:
   an untimed run in a throwaway store warms them first.
@@ -67,16 +68,18 @@ def measure(setup: Setup, runs: int) -> dict[str, Any]:
         paired, cost = _pairs(setup, store, sample, venvs, n)
         pairs.append(paired)
         fixed.append(cost)
-    floor = sum(median([b[c.id].seconds for b in bare]) for c in cells) / setup.cores
+    floors = [sum(b[c.id].seconds for c in cells) / setup.cores for b in bare]
     process = [median([p[c.id][0] - p[c.id][1] for p in pairs]) * 1000 for c in sample]
     return {
         "cells": len(setup.cells),
         "runnable": len(cells),
         "runnable_ids": [c.id for c in cells],
         "venvs": len(plan.venv_groups(cells)),
-        "floor": floor,
+        "floor": median(floors),
+        "floor_runs": floors,
         "warm": median([w.seconds for w in warm]),
         "warm_runs": [w.seconds for w in warm],
+        "warm_ratio": median([w.seconds / f for w, f in zip(warm, floors, strict=True)]),
         "cold": cold.seconds,
         "spread": median(spread),
         "overhead_ms": {"median": median(process), "worst": max(process)},
@@ -128,21 +131,27 @@ def _pairs(
 def table(data: Mapping[str, Any], jobs: int, cores: int, runs: int) -> str:
     floor, n = data["floor"], data["runnable"]
     rows = [
-        (f"floor: Σ bare command of {n} cells ÷ {cores} cores", floor),
+        (f"floor: Σ bare command of {n} cells ÷ {cores} cores", floor, 1.0),
         (
             f"**lab warm**: `python3 -m nox -s matrix`, venvs built, `--jobs {jobs}` "
-            f"(median of {runs})",
+            f"(median of {runs} passes, each against its own floor)",
             data["warm"],
+            data["warm_ratio"],
         ),
-        ("**lab cold**: the same, empty venv store (installer caches warm)", data["cold"]),
+        (
+            "**lab cold**: the same, empty venv store (installer caches warm)",
+            data["cold"],
+            data["cold"] / floor,
+        ),
         (
             f"for comparison: the bare commands {cores} at a time, longest first, by a "
             "plain thread pool (no lab)",
             data["spread"],
+            data["spread"] / floor,
         ),
     ]
     lines = ["| | × floor | seconds |", "|---|---|---|"]
-    lines += [f"| {title} | {ratio(s / floor)} | {s:.1f} |" for title, s in rows]
+    lines += [f"| {title} | {ratio(r)} | {s:.1f} |" for title, s, r in rows]
     o = data["overhead_ms"]
     lines += [
         "",
@@ -160,9 +169,9 @@ def targets(data: Mapping[str, Any]) -> list[Target]:
     floor = data["floor"]
     return [
         Target(
-            f"seed warm, through `nox -s matrix`, ≤ {WARM_VS_FLOOR} × floor",
-            ratio(data["warm"] / floor),
-            data["warm"] <= WARM_VS_FLOOR * floor,
+            f"seed warm, through `nox -s matrix`, ≤ {WARM_VS_FLOOR} × floor (median of passes)",
+            ratio(data["warm_ratio"]),
+            data["warm_ratio"] <= WARM_VS_FLOOR,
         ),
         Target(
             f"seed cold ≤ {COLD_VS_FLOOR} × floor",
