@@ -335,10 +335,21 @@ def slow_build_repo(tmp_path: Path, flag: Path) -> Path:
     )
 
 
+# SIGINT as a terminal delivers it: a suite started in the background (``cmd &``, ``nohup``)
+# inherits SIGINT ignored, and so would the lab, which then never stops; exec keeps SIG_DFL.
+HEARS_CTRL_C = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])"
+)
+
+
 def interrupt_while_building(repo: Path) -> str:
     """Start the lab, wait until the backend sleeps in its build, Ctrl-C; return stderr."""
     process = subprocess.Popen(
-        matrix_argv(repo), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", HEARS_CTRL_C, *matrix_argv(repo)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     wheels = repo / "store" / "wheels"
     deadline = time.monotonic() + 120
