@@ -238,6 +238,29 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
                            "reproduced and sqlalchemy==2.1.0 passed, both confirmed")  # fmt: skip
 
 
+def test_asking_again_rewrites_nothing_unless_the_answer_changed(
+    seed: model.Scenario, tmp_path: Path
+) -> None:
+    s = subject(seed, package="sqlalchemy", only=FIXED)
+    labels = ("2.0.56", "2.0.57", "2.0.58", "2.1.0", "2.1.1")
+    first = bisected(s, labels, "bbbgg", Verdict.BAD)
+    path = tmp_path / "bisect.json"
+    bisection.write(first, path)
+    stored = [path.read_bytes(), path.with_suffix(".md").read_bytes()]
+    again = replace(
+        first,
+        started="2026-11-24T00:00Z",
+        seconds=3.0,
+        probes=tuple(replace(p, seconds=p.seconds + 1, built=False) for p in first.probes),
+    )
+    bisection.write(again, path)
+    assert [path.read_bytes(), path.with_suffix(".md").read_bytes()] == stored
+    moved = bisected(s, labels, "bbggg", Verdict.BAD)
+    bisection.write(moved, path)
+    assert json.loads(path.read_text())["answer"]["boundary"] == "2.0.58"
+    assert path.with_suffix(".md").read_bytes() != stored[1]
+
+
 def test_a_skip_at_the_boundary_gives_a_range_with_each_reason(seed: model.Scenario) -> None:
     s = subject(seed, package="sqlalchemy", only=FIXED)
     labels = tuple(f"2.0.{n}" for n in range(8))

@@ -220,6 +220,24 @@ def _verb(verdict: Verdict) -> str:
 # -- JSON ------------------------------------------------------------------------------------
 
 
+# what differs on every asking of the same question: when, how long, whether a venv was reused
+_HOW_IT_WENT = frozenset({"started", "seconds", "venv", "venvs"})
+
+
+def same_answer(old: Any, new: Any) -> bool:
+    """Whether two stored bisections (``to_json``) say the same: same probes, outcomes, versions
+    and answer. A file is not rewritten for timings alone, so that a clone stays clean."""
+    return _facts(old) == _facts(new)
+
+
+def _facts(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _facts(v) for k, v in value.items() if k not in _HOW_IT_WENT}
+    if isinstance(value, list):
+        return [_facts(v) for v in value]
+    return value
+
+
 def to_json(b: Bisected) -> dict[str, Any]:
     """Every probe, the candidates and what was set aside, and the answer: enough to re-read."""
     subject = b.subject

@@ -368,12 +368,27 @@ def results_path(options: Options, subject: Subject) -> Path:
     return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
 
 
+def _stored(path: Path) -> object:
+    """The bisection stored at ``path`` with its paragraph beside it, or None."""
+    try:
+        if path.with_suffix(".md").is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def write(result: answer.Bisected, path: Path) -> None:
+    """Both files, unless they already say the same (timings aside)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path.with_suffix(".lock")))
     wait_for(lock, f"the results of {path.name}", lambda text: None)
     try:
-        store.write_atomic(path, json.dumps(answer.to_json(result), indent=2) + "\n")
+        data = answer.to_json(result)
+        stored = _stored(path)
+        if stored is not None and answer.same_answer(stored, data):
+            return
+        store.write_atomic(path, json.dumps(data, indent=2) + "\n")
         store.write_atomic(path.with_suffix(".md"), answer.markdown(result))
     finally:
         lock.release()
