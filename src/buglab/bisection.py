@@ -54,11 +54,11 @@ class Options:
 
     @property
     def results_dir(self) -> Path:
-        return self.results or self.root / "results"
+        return store.results_folder(self.root, self.results)
 
     @property
     def store_dir(self) -> Path:
-        return self.store or self.root / ".buglab"
+        return store.venv_store(self.root, self.store)
 
 
 def command_line(options: Options) -> tuple[str, ...]:

@@ -48,20 +48,6 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _background(work: Callable[..., str], *args: Any) -> Future[str]:
-    """``work`` in a thread of its own, its answer waited for only when needed."""
-    future: Future[str] = Future()
-
-    def run() -> None:
-        try:
-            future.set_result(work(*args))
-        except Exception as exc:  # handed to whoever waits, never lost in the thread
-            future.set_exception(exc)
-
-    threading.Thread(target=run, daemon=True).start()
-    return future
-
-
 def longest_first(groups: list[list[Job]]) -> list[list[Job]]:
     """Venv groups, and cells within each, longest first by the last run's timings: the run
     then ends with short cells on every core instead of one long cell on one (ties, and cells
@@ -125,9 +111,11 @@ class Execution:
             Interpreters(caller),
             say,
         )
-        self._installer = _background(
+        asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="installer")
+        self._installer = asker.submit(
             backends.describe, self.builder.settings.backend, self.builder.env
         )
+        asker.shutdown(wait=False)  # its one question still runs; its answer is read when needed
 
     @property
     def backend(self) -> str:

@@ -25,6 +25,16 @@ OLD_SCHEMAS = {
 }
 
 
+def results_folder(root: Path, given: Path | None = None) -> Path:
+    """Where results are read and written: ``--results``, else the repository's ``results/``."""
+    return given or root / "results"
+
+
+def venv_store(root: Path, given: Path | None = None) -> Path:
+    """Where venvs and wheels are kept: ``--store``, else the repository's ``.buglab/``."""
+    return given or root / ".buglab"
+
+
 def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")

@@ -165,7 +165,7 @@ def _plan(args: argparse.Namespace, ctx: Context) -> int:
 
 def _merge(args: argparse.Namespace, ctx: Context) -> int:
     merged = store.merge(store.read(path) for path in args.files)
-    folder = args.results or ctx.root / "results"
+    folder = store.results_folder(ctx.root, args.results)
     for result in merged:
         path = folder / f"{result.scenario}.json"
         store.write(result, path, render.markdown(result))

@@ -35,7 +35,7 @@ def _report(args: argparse.Namespace, ctx: Context) -> int:
     from buglab import html, store, templates
     from buglab.gather import gather
 
-    results = args.results or ctx.root / "results"
+    results = store.results_folder(ctx.root, args.results)
     source = gather(ctx.root, args.scenario, results, tuple(args.only), args.rows, args.cols)
     text = templates.render(source, args.template)
     if args.out is not None:
@@ -70,7 +70,7 @@ def _export(args: argparse.Namespace, ctx: Context) -> int:
     from buglab import export, store, workflow
 
     (scenario,) = workflow.load_scenarios(ctx.root, (args.scenario,))
-    results = args.results or ctx.root / "results"
+    results = store.results_folder(ctx.root, args.results)
     result = store.read(results / f"{args.scenario}.json")
     reproduction = export.reproduction(scenario, result, args.cell)
     folder = args.to or export.default_folder(args.scenario, args.cell)
