@@ -1,8 +1,15 @@
-"""Shared fixtures: the real repository, and throwaway ones built in tmp_path."""
+"""Shared fixtures: the real repository, throwaway ones built in tmp_path, a fake index."""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +39,39 @@ def make_repo(tmp: Path, name: str, toml: str, files: dict[str, str] | None = No
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     return tmp
+
+
+@dataclass(frozen=True)
+class FakeIndex:
+    url: str
+    asked: list[str]  # the projects asked for, in order
+
+
+@contextmanager
+def fake_index(pages: Mapping[str, Mapping[str, Any]]) -> Iterator[FakeIndex]:
+    """A local index serving PEP 691 JSON ``pages`` by project name (404 for any other), so
+    its answers are fixed and no request leaves the machine."""
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            name = self.path.strip("/").split("/")[-1]
+            asked.append(name)
+            if name not in pages:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.end_headers()
+            self.wfile.write(json.dumps({"name": name, **pages[name]}).encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield FakeIndex(f"http://127.0.0.1:{server.server_address[1]}/simple", asked)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,19 +6,16 @@ are fixed and no request leaves the machine.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, SEED
+from tests.conftest import ROOT, SEED, fake_index
 
 WHEEL = "py3-none-any.whl"
 FILES: list[dict[str, Any]] = [
@@ -31,28 +28,10 @@ FILES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
-class _Index(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        name = self.path.strip("/").split("/")[-1]
-        if name != "sqlalchemy":
-            self.send_error(404)
-            return
-        body = json.dumps({"name": name, "versions": [], "files": FILES}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def index_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Index)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/simple"
-    server.shutdown()
+    with fake_index({"sqlalchemy": {"versions": [], "files": FILES}}) as index:
+        yield index.url
 
 
 EDITABLE = ["--only", "install=editable", "--only", "toolchain=latest", "--only", "warnings=on",

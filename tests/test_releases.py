@@ -6,20 +6,16 @@ venv is ever built: the check happens before the build stage.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 
 from buglab import releases, scenario
-from tests.conftest import make_repo
+from tests.conftest import FakeIndex, fake_index, make_repo
 
 RELEASES = {
     "pytest": ["7.4.3", "8.0.0", "8.0.1", "8.0.2", "8.1.0", "8.1.1", "8.4.2", "9.0.0"],
@@ -27,34 +23,15 @@ RELEASES = {
 }
 
 
-class _Index(BaseHTTPRequestHandler):
-    asked: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        name = self.path.strip("/").split("/")[-1]
-        type(self).asked.append(name)
-        versions = RELEASES.get(name)
-        if versions is None:
-            self.send_error(404)
-            return
-        body = json.dumps({"name": name, "versions": versions, "files": []}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+@pytest.fixture
+def index() -> Iterator[FakeIndex]:
+    with fake_index({name: {"versions": v, "files": []} for name, v in RELEASES.items()}) as served:
+        yield served
 
 
 @pytest.fixture
-def index_url() -> Iterator[str]:
-    _Index.asked = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Index)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/simple"
-    server.shutdown()
+def index_url(index: FakeIndex) -> str:
+    return index.url
 
 
 SCENARIO = """
@@ -126,18 +103,18 @@ def test_a_version_that_never_existed_is_refused_in_one_line(
 
 
 def test_an_answer_of_exists_is_remembered_and_never_asked_again(
-    tmp_path: Path, index_url: str
+    tmp_path: Path, index: FakeIndex
 ) -> None:
-    checker = releases.Checker(tmp_path / "cache", index_url)
+    checker = releases.Checker(tmp_path / "cache", index.url)
     text = SCENARIO.format(values='["8.0", "7.4.3"]', requirements="[]")
     repo = make_repo(tmp_path, "typo", text)
 
     loaded = scenario.load(repo / "scenarios" / "typo" / "scenario.toml", repo)
     checker.check([loaded])
-    assert _Index.asked == ["pytest"]
+    assert index.asked == ["pytest"]
     checker.check([loaded])
     releases.Checker(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])
-    assert _Index.asked == ["pytest"], "a confirmed version is never asked about again"
+    assert index.asked == ["pytest"], "a confirmed version is never asked about again"
 
 
 def test_an_index_that_cannot_be_asked_stops_nothing(tmp_path: Path) -> None:
