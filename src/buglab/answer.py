@@ -63,8 +63,16 @@ class Bisected:
         return label if self.is_date else f"{self.subject.package}=={label}"
 
     def first_probe(self, index: int) -> Probe:
+        return self.probe_of(index, confirmation=False)
+
+    def probe_of(self, index: int, confirmation: bool) -> Probe:
+        """Candidate ``index``'s first probe, or its confirmation (a second run)."""
         label = self.candidates[index]
-        return next(p for p in self.probes if p.candidate == label and p.phase is not Phase.CONFIRM)
+        return next(
+            p
+            for p in self.probes
+            if p.candidate == label and (p.phase is Phase.CONFIRM) == confirmation
+        )
 
     @property
     def built(self) -> int:
@@ -91,7 +99,7 @@ def probe_line(probe: Probe) -> str:
         how = f"reused: same resolution as {probe.same_as}"
     bugs = sum(run is model.Outcome.REPRODUCED for run in probe.runs)
     tally = f" {bugs}/{len(probe.runs)}" if probe.outcome is model.Outcome.FLAKY else ""
-    note = f"  ({tidy(probe.detail)})" if probe.verdict is Verdict.SKIP and probe.detail else ""
+    note = f" {detail}" if (detail := _detail(probe)) else ""
     phase = "confirm" if probe.phase is Phase.CONFIRM else "probe"
     return (f"{phase:<8}{probe.candidate:<24} {probe.outcome.value + tally:<14} "
             f"{probe.seconds:6.1f} s  {how}{note}")  # fmt: skip
@@ -126,20 +134,17 @@ def _found_lines(b: Bisected, found: Found) -> list[str]:
         probe = b.first_probe(index)
         out.append(f"skipped: {b.name(index)} {probe.outcome.value}: {tidy(probe.detail)}")
     sides = [found.last_old, found.first_new]
+
+    def again(index: int) -> str:
+        return b.probe_of(index, confirmation=True).outcome.value
+
     if found.unconfirmed:
-        shaky = ", ".join(
-            f"{b.name(i)} gave {_confirm_of(b, i).outcome.value}" for i in found.unconfirmed
-        )
+        shaky = ", ".join(f"{b.name(i)} gave {again(i)}" for i in found.unconfirmed)
         out.append(f"not confirmed: on a second run {shaky}")
     else:
-        said = " and ".join(f"{b.name(i)} {_confirm_of(b, i).outcome.value}" for i in sides)
+        said = " and ".join(f"{b.name(i)} {again(i)}" for i in sides)
         out.append(f"confirmed: {said} again on a second run (both sides)")
     return out
-
-
-def _confirm_of(b: Bisected, index: int) -> Probe:
-    label = b.candidates[index]
-    return next(p for p in b.probes if p.candidate == label and p.phase is Phase.CONFIRM)
 
 
 def _change_lines(b: Bisected) -> list[str]:

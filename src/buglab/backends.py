@@ -61,7 +61,26 @@ class Backend(Protocol):
 
 def cutoff(day: str) -> str:
     """Everything uploaded on or before ``day``: the start of the next day, in UTC."""
-    return f"{dt.date.fromisoformat(day) + dt.timedelta(days=1)}T00:00:00Z"
+    return f"{cutoff_time(day):%Y-%m-%dT%H:%M:%SZ}"
+
+
+def cutoff_time(day: str) -> dt.datetime:
+    """:func:`cutoff` as a time, to compare with the index's upload times."""
+    start = dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), dt.timezone.utc)
+    return start + dt.timedelta(days=1)
+
+
+def uv_resolution_flags(day: str | None, index_url: str | None, offline: bool) -> list[str]:
+    """How uv resolves for the lab, installing or compiling alike: pre-releases only where a
+    requirement names one ("2.1" means a release, not a beta), as of ``day``, from the index."""
+    flags = ["--no-config", "--prerelease", "explicit"]
+    if day:
+        flags += ["--exclude-newer", cutoff(day)]
+    if index_url:
+        flags += ["--index-url", index_url]
+    if offline:
+        flags.append("--offline")
+    return flags
 
 
 def find_uv() -> str | None:
@@ -93,24 +112,9 @@ class UvBackend:
         ]
 
     def install(self, target: Path, request: InstallRequest) -> list[str]:
-        # pre-releases only where a requirement names one: "2.1" means a release, not a beta
-        argv = [
-            self.uv,
-            "pip",
-            "install",
-            "--no-config",
-            "--prerelease",
-            "explicit",
-            "--python",
-            str(target / "bin" / "python"),
-        ]
-        if request.date:
-            argv += ["--exclude-newer", cutoff(request.date)]
-        if request.index_url:
-            argv += ["--index-url", request.index_url]
-        if request.offline:
-            argv.append("--offline")
-        return argv + request.targets
+        flags = uv_resolution_flags(request.date, request.index_url, request.offline)
+        python = ["--python", str(target / "bin" / "python")]
+        return [self.uv, "pip", "install", *flags, *python, *request.targets]
 
 
 @dataclass(frozen=True)

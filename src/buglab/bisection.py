@@ -184,7 +184,7 @@ def release_range(subject: Subject, options: Options, python: Version, index_url
     if not found:
         raise UsageError(f"the index has no release of {subject.package}")
     day = subject.day or subject.cell.venv.date
-    cutoff = dt.datetime.fromisoformat(backends.cutoff(day).replace("Z", "+00:00")) if day else None
+    cutoff = backends.cutoff_time(day) if day else None
     target = candidates.Target(python, candidates.target_tags(python), cutoff)
     listed = candidates.release_candidates(found, target, options.pre)
     labels = tuple(str(v) for v in listed.versions)

@@ -85,13 +85,14 @@ def why_not(release: Release, target: Target) -> str:
     """Why a release is not a candidate; "" when it is."""
     if not release.files:
         return "no files on the index"
-    live = [f for f in release.files if not unusable(f, target)]
+    why = {f: unusable(f, target) for f in release.files}
+    live = [f for f, reason in why.items() if not reason]
     if live and all(f.yanked is not None for f in live):
         reason = live[0].yanked
         return f"yanked ({reason})" if reason else "yanked"
     if live:
         return ""
-    reasons = {unusable(f, target) for f in release.files}
+    reasons = set(why.values())
     return reasons.pop() if len(reasons) == 1 else f"no file installable on Python {target.python}"
 
 

@@ -111,11 +111,7 @@ class Execution:
             Interpreters(caller),
             say,
         )
-        asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="installer")
-        self._installer = asker.submit(
-            backends.describe, self.builder.settings.backend, self.builder.env
-        )
-        asker.shutdown(wait=False)  # its one question still runs; its answer is read when needed
+        self._installer: Future[str] | None = None
 
     @property
     def backend(self) -> str:
@@ -123,9 +119,19 @@ class Execution:
 
     @property
     def installer(self) -> str:
-        """The installer and its version, as an upstream issue asks for them (asked in the
-        background when the run starts)."""
-        return self._installer.result()
+        """The installer and its version, as an upstream issue asks for them."""
+        return self._ask_installer().result()
+
+    def _ask_installer(self) -> Future[str]:
+        """Asked once, in the background, from the start of a matrix run (a bisection that never
+        reports it never asks)."""
+        if self._installer is None:
+            asker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="installer")
+            self._installer = asker.submit(
+                backends.describe, self.builder.settings.backend, self.builder.env
+            )
+            asker.shutdown(wait=False)  # its one question still runs; read when needed
+        return self._installer
 
     def fingerprint(self, scenario: model.Scenario, cell: model.Cell) -> str:
         """Everything a cell's outcome depends on; ``--resume`` keeps a cell only if it matches."""
@@ -137,6 +143,7 @@ class Execution:
         return hashlib.sha256(json.dumps(blob).encode()).hexdigest()[:16]
 
     def run(self, jobs: Sequence[Job], total: int) -> None:
+        self._ask_installer()
         by_key = {job.key: job for job in jobs}
         groups = longest_first(
             [[by_key[(c.scenario, c.id)] for c in group]

@@ -20,7 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from buglab import model
-from buglab.backends import cutoff
+from buglab.backends import cutoff_time
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 ACCEPT = "application/vnd.pypi.simple.v1+json"
@@ -28,7 +28,7 @@ ACCEPT = "application/vnd.pypi.simple.v1+json"
 
 def missing_pins(pins: Iterable[model.Version], day: str | None, index_url: str | None) -> str:
     """A sentence naming the first pin with no release by ``day``; "" if all exist or unknown."""
-    limit = dt.datetime.fromisoformat(cutoff(day).replace("Z", "+00:00")) if day else None
+    limit = cutoff_time(day) if day else None
     for pin in pins:
         uploads = release_times(pin.package, index_url)
         if uploads is None:
@@ -95,10 +95,6 @@ class Release:
     @property
     def requires_python(self) -> str | None:
         return next((f.requires_python for f in self.files if f.requires_python), None)
-
-    @property
-    def filenames(self) -> tuple[str, ...]:
-        return tuple(f.filename for f in self.files)
 
 
 def releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:

@@ -99,10 +99,6 @@ class Probe:
     def verdict(self) -> Verdict:
         return verdict_of(self.outcome)
 
-    @property
-    def ran(self) -> bool:
-        return not self.same_as
-
 
 class Prober:
     """Probes candidates of one subject through the lab's store; keeps every probe in order."""
@@ -114,14 +110,6 @@ class Prober:
         self.probes: list[Probe] = []
         self.by_resolution: dict[Resolution, tuple[Probe, model.Cell]] = {}
         self.ran_cell: dict[str, model.Cell] = {}  # candidate -> the cell that really ran
-
-    @property
-    def built(self) -> int:
-        return sum(p.built for p in self.probes)
-
-    @property
-    def reused(self) -> int:
-        return sum(not p.built for p in self.probes)
 
     def prefetch(self, cells: Sequence[model.Cell]) -> None:
         if self.resolver is not None:

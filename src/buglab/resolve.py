@@ -22,7 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from buglab import model
-from buglab.backends import cutoff
+from buglab.backends import uv_resolution_flags
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,16 +51,10 @@ class Failed:
 def compile_argv(
     uv: str, python: str, day: str | None, index_url: str | None, offline: bool
 ) -> list[str]:
-    """The flags ``UvBackend.install`` resolves with, so both reach the same answer."""
-    argv = [uv, "pip", "compile", "--no-config", "--prerelease", "explicit", "--quiet",
-            "--no-header", "--no-annotate", "--python", python]  # fmt: skip
-    if day:
-        argv += ["--exclude-newer", cutoff(day)]
-    if index_url:
-        argv += ["--index-url", index_url]
-    if offline:
-        argv.append("--offline")
-    return [*argv, "-"]  # requirements come on stdin
+    """With the flags ``UvBackend.install`` resolves with, so both reach the same answer."""
+    flags = uv_resolution_flags(day, index_url, offline)
+    quiet = ["--quiet", "--no-header", "--no-annotate"]
+    return [uv, "pip", "compile", *flags, *quiet, "--python", python, "-"]  # requirements: stdin
 
 
 def parse_pins(text: str) -> tuple[tuple[str, str], ...]:
