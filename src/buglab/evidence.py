@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from html import escape
 
 from buglab import facts, model, render
 from buglab.comment import Source, Trim, cell_words, code, fence
@@ -86,7 +87,8 @@ def outputs_section(source: Source, trim: Trim) -> str:
     shown, left = outputs(source, trim)
     blocks = []
     for output in shown:
-        lines = ["<details>", f"<summary>{_escape(output.head)}</summary>", "", output.status]
+        summary = f"<summary>{escape(output.head, quote=False)}</summary>"
+        lines = ["<details>", summary, "", output.status]
         if output.excerpt:
             lines += ["", "The lines of output that matter, as buglab kept them:", ""]
             lines.append(fence(output.excerpt, "text"))
@@ -108,10 +110,6 @@ def outputs_section(source: Source, trim: Trim) -> str:
     if left:
         blocks.append(f"(Outputs of {', '.join(o.value for o in left)} cells left out to fit.)")
     return "\n\n".join(blocks)
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @dataclass(frozen=True)

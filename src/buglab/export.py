@@ -11,6 +11,7 @@ from pathlib import Path
 from buglab import model, plan, repro
 from buglab.checks import which_cell
 from buglab.errors import ResultsError, UsageError
+from buglab.store import write_atomic
 from buglab.venv import project_files
 
 
@@ -63,8 +64,7 @@ def write(reproduction: repro.Reproduction, folder: Path) -> list[Path]:
 
 
 def _write(path: Path, text: str, executable: bool = False) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text)
     if executable:
         path.chmod(0o755)
     return path

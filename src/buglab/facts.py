@@ -199,7 +199,7 @@ def pins(cell: model.CellResult, project: str = "") -> list[str]:
     return [
         f"{name}=={version}"
         for name, version in sorted(cell.resolved)
-        if str(canonicalize_name(name)) not in skip and name != "python"
+        if str(canonicalize_name(name)) not in skip
     ]
 
 

@@ -48,19 +48,9 @@ class Table:
 
 def narrow(result: model.MatrixResult, only: Sequence[str]) -> model.MatrixResult:
     """The cells ``--only AXIS=VALUE`` keeps, and only those labels on each axis."""
-    wanted = dict(plan.Selection.parse(only).wanted)
-    labels = dict(result.axis_labels)
-    for axis, values in wanted.items():
-        if axis not in labels:
-            raise UsageError(
-                f"--only {axis}=...: no axis {axis!r} in {result.scenario}"
-                f"{did_you_mean(axis, list(labels))}"
-            )
-        for value in sorted(values - set(labels[axis])):
-            raise UsageError(
-                f"--only {axis}={value}: {value!r} is not a value of axis {axis!r} "
-                f"({', '.join(labels[axis])}){did_you_mean(value, labels[axis])}"
-            )
+    selection = plan.Selection.parse(only)
+    selection.check(dict(result.axis_labels), result.scenario)
+    wanted = dict(selection.wanted)
     cells = tuple(c for c in result.cells if all(dict(c.labels)[a] in v for a, v in wanted.items()))
     if not cells:
         raise UsageError(f"--only {' '.join(only)}: no cell of {result.scenario} matches")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from buglab import model
@@ -144,26 +144,27 @@ class Selection:
 
     def validate(self, scenarios: Sequence[model.Scenario]) -> None:
         """An axis or value no selected scenario knows is a usage error, with a did-you-mean."""
+        known: dict[str, set[str]] = {}
+        for scenario in scenarios:
+            for axis in scenario.axes:
+                known.setdefault(axis.name, set()).update(axis.labels)
+        if "install" not in known:  # answered by every scenario (see _implicit)
+            known["install"] = {mode.value for mode in model.InstallMode}
+        names = ", ".join(s.name for s in scenarios)
+        self.check({axis: sorted(labels) for axis, labels in sorted(known.items())}, names)
+
+    def check(self, known: Mapping[str, Sequence[str]], where: str) -> None:
+        """Every wanted axis and value is among ``known`` (axis -> its labels, as listed)."""
         for axis, values in self.wanted:
-            known: set[str] = set()
-            for scenario in scenarios:
-                names = {a.name: a.labels for a in scenario.axes}
-                if axis in names:
-                    known.update(names[axis])
-                elif axis == "install":
-                    known.update(mode.value for mode in model.InstallMode)
-            if not known:
-                every = sorted({a.name for s in scenarios for a in s.axes})
+            if axis not in known:
                 raise UsageError(
-                    f"--only {axis}=...: no axis {axis!r} in "
-                    f"{', '.join(s.name for s in scenarios)}"
-                    f"{did_you_mean(axis, every)}"
+                    f"--only {axis}=...: no axis {axis!r} in {where}"
+                    f"{did_you_mean(axis, list(known))}"
                 )
-            for value in sorted(values - known):
+            for value in sorted(values - set(known[axis])):
                 raise UsageError(
-                    f"--only {axis}={value}: {value!r} is not a value of axis "
-                    f"{axis!r} ({', '.join(sorted(known))})"
-                    f"{did_you_mean(value, sorted(known))}"
+                    f"--only {axis}={value}: {value!r} is not a value of axis {axis!r} "
+                    f"({', '.join(known[axis])}){did_you_mean(value, list(known[axis]))}"
                 )
 
     def keeps(self, cell: model.Cell) -> bool:

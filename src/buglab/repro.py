@@ -14,19 +14,16 @@ import shlex
 from dataclasses import dataclass
 
 from buglab import facts, model
-from buglab.runner import COLUMNS
+from buglab.runner import FIXED_ENV, SYSTEM_PATH
 from buglab.venv import GENERATED_PYPROJECT
 
 #: the environment every cell starts from (see ``runner.cell_env``); the venv's bin comes first
 BASE_ENV = (
-    ("PATH", '"$venv/bin:/usr/local/bin:/usr/bin:/bin"'),
+    ("PATH", f'"$venv/bin:{SYSTEM_PATH}"'),
     ("VIRTUAL_ENV", '"$venv"'),
     ("HOME", '"$home"'),
     ("TMPDIR", '"$home"'),
-    ("LANG", "C.UTF-8"),
-    ("LC_ALL", "C.UTF-8"),
-    ("COLUMNS", COLUMNS),
-    ("LINES", "50"),
+    *FIXED_ENV.items(),
 )
 INSTALL_COMMANDS = {
     model.InstallMode.EDITABLE: "pip install -e ./project",

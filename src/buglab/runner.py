@@ -15,6 +15,8 @@ from buglab.venv import copy_project
 #: wide enough that pytest and coverage never cut a message or a report line
 COLUMNS = "300"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
+#: the same in every cell, whatever the machine (an export sets them too)
+FIXED_ENV = {"LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "COLUMNS": COLUMNS, "LINES": "50"}
 
 
 def cell_env(
@@ -28,10 +30,7 @@ def cell_env(
             "VIRTUAL_ENV": str(venv),
             "HOME": str(home),
             "TMPDIR": str(home),
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "COLUMNS": COLUMNS,
-            "LINES": "50",
+            **FIXED_ENV,
         }
     )
     env.update(cell.env)

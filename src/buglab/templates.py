@@ -16,7 +16,6 @@ from buglab.comment import Source, Trim, code, fence
 
 #: GitHub refuses a comment longer than this many characters (counted as UTF-16 code units)
 LIMIT = 65_536
-TEMPLATES = ("generic", "sqlalchemy", "coverage", "pytest")
 #: packages that are a database driver (a DBAPI) for SQLAlchemy's form
 DBAPIS = (
     "aiosqlite", "asyncpg", "psycopg", "psycopg2", "psycopg2-binary", "pg8000", "pymysql",
@@ -235,3 +234,4 @@ ASSEMBLERS: dict[str, Callable[[Source, Trim], str]] = {
     "coverage": coverage,
     "pytest": pytest,
 }
+TEMPLATES = tuple(ASSEMBLERS)

@@ -39,10 +39,6 @@ class Condition:
     def holds(self, labels: Mapping[str, str]) -> bool:
         return all(labels.get(axis) in allowed for axis, allowed in self.terms)
 
-    @property
-    def axes(self) -> tuple[str, ...]:
-        return tuple(axis for axis, _ in self.terms)
-
     def __str__(self) -> str:
         if not self.terms:
             return "every cell"
