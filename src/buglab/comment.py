@@ -9,6 +9,7 @@ limit.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,11 +45,11 @@ class Source:
     contrast: Contrast | None = None
     results_file: str = ""  # as the reader would find it, e.g. results/NAME.json
     project: str = ""  # the project's distribution name: never pinned
-    found: trigger.Finding | None = None  # the trigger, when already derived
 
-    @property
+    @functools.cached_property
     def finding(self) -> trigger.Finding:
-        return self.found if self.found is not None else trigger.find(self.result)
+        """The trigger, derived once however many times the comment is trimmed and rebuilt."""
+        return trigger.find(self.result)
 
 
 @dataclass(frozen=True)
@@ -263,10 +264,7 @@ def grouped(row: tuple[tuple[str, str], ...], previous: tuple[tuple[str, str], .
 
 
 def legend(result: model.MatrixResult) -> str:
-    used = sorted(
-        {c.outcome for c in result.cells} | {c.expected for c in result.cells if c.expected},
-        key=list(render.SYMBOLS).index,
-    )
+    used = render.legend_outcomes(result)
     text = "Legend: " + ", ".join(f"{render.SYMBOLS[o]} {render.MEANINGS[o]}" for o in used) + "."
     if result.contradictions:
         text += (

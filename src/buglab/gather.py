@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from buglab import comment, export, facts, model, pivot, plan, repro, store, trigger, workflow
+from buglab import comment, export, facts, model, pivot, plan, repro, store, workflow
 
 
 def gather(
@@ -52,7 +52,6 @@ def gather(
         contrast=contrast,
         results_file=_shown_path(path, root),
         project=scenario.project.name,
-        found=trigger.find(result),
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 
 from buglab import comment, evidence, facts, model, pivot, render, trigger
 from buglab.comment import Source
@@ -95,7 +94,6 @@ def page(source: Source, logs: str) -> str:
     """The whole page; ``logs`` is the path from the page's folder to the results folder."""
     result = source.result
     finding = source.finding
-    source = replace(source, found=finding)
     body = [
         f"<h1>{inline(result.title)}</h1>",
         f"<p class='summary'>{inline(comment.summary(source))}</p>",
@@ -168,10 +166,9 @@ def _tables(source: Source, finding: trigger.Finding, logs: str) -> str:
         )
     for table in pivot.build(result, source.layout):
         parts.append(_table(table, result, finding, logs))
-    used = sorted({c.outcome for c in result.cells}, key=list(render.SYMBOLS).index)
     legend = "".join(
         f"<span class='outcome-{o.value}'>{WORDS[o]} = {html.escape(render.MEANINGS[o])}</span>"
-        for o in used
+        for o in render.legend_outcomes(result)
     )
     parts.append(f"<p class='legend'>{legend}</p>")
     parts.append(blocks(comment.axes_meaning(source)))
@@ -258,14 +255,7 @@ def _versions(result: model.MatrixResult) -> str:
 
 def word(cell: model.CellResult, started: str) -> str:
     """``BUG``, ``flaky 2/3``, ``pass ≠ expected BUG``, ``BUG†``: the table's symbol in words."""
-    text = WORDS[cell.outcome]
-    if cell.outcome is model.Outcome.FLAKY:
-        text += f" {render.tally(cell)}"
-    if started and cell.ran and cell.measured and cell.measured != started:
-        text += render.CARRIED
-    if not cell.as_expected and cell.ran and cell.expected is not None:
-        text += f" ≠ expected {WORDS[cell.expected]}"
-    return text
+    return render.symbol(cell, started, WORDS, "≠ expected")
 
 
 def _version_text(row: facts.VersionRow) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -95,18 +95,30 @@ def _short_versions(
     return ", ".join(parts)
 
 
-def symbol(cell: model.CellResult | None, started: str = "") -> str:
+def symbol(
+    cell: model.CellResult | None,
+    started: str = "",
+    names: Mapping[model.Outcome, str] = SYMBOLS,
+    surprise: str = f"{SURPRISE} expected",
+) -> str:
+    """A cell as the table shows it (``names``: symbols here, words on the HTML page): its
+    outcome, a flaky tally, † when kept from an earlier run, and what was expected instead."""
     if cell is None:
         return ""
-    text = SYMBOLS[cell.outcome]
+    text = names[cell.outcome]
     if cell.outcome is model.Outcome.FLAKY:
         text += f" {tally(cell)}"
     if started and cell.ran and cell.measured and cell.measured != started:
         text += CARRIED
-    if not cell.as_expected and cell.ran:
-        assert cell.expected is not None
-        text += f" {SURPRISE} expected {SYMBOLS[cell.expected]}"
+    if not cell.as_expected and cell.ran and cell.expected is not None:
+        text += f" {surprise} {names[cell.expected]}"
     return text
+
+
+def legend_outcomes(result: model.MatrixResult) -> list[model.Outcome]:
+    """Every outcome a table of ``result`` shows, as found or as expected, in legend order."""
+    shown = {c.outcome for c in result.cells} | {c.expected for c in result.cells if c.expected}
+    return sorted(shown, key=list(SYMBOLS).index)
 
 
 def tally(cell: model.CellResult) -> str:
@@ -130,11 +142,7 @@ def markdown(result: model.MatrixResult) -> str:
         cells = [label for _, label in row] + [grid.resolved(row)]
         cells += [symbol(grid.at(row, column), result.started) for column in grid.columns]
         lines.append("| " + " | ".join(cells) + " |")
-    used = sorted(
-        {c.outcome for c in result.cells} | {c.expected for c in result.cells if c.expected},
-        key=list(SYMBOLS).index,
-    )
-    legend = ", ".join(f"{SYMBOLS[o]} {MEANINGS[o]}" for o in used)
+    legend = ", ".join(f"{SYMBOLS[o]} {MEANINGS[o]}" for o in legend_outcomes(result))
     lines += ["", f"Legend: {legend}."]
     surprises = result.contradictions
     if surprises:

@@ -49,7 +49,6 @@ def size(text: str) -> int:
 def render(source: Source, template: str = "generic") -> str:
     """The comment, trimmed step by step until it fits; each step is named in the footer."""
     build = ASSEMBLERS[template]
-    source = replace(source, found=source.finding)  # derived once for every attempt
     for trim in LEVELS:
         text = build(source, trim)
         if size(text) <= LIMIT:
