@@ -30,7 +30,7 @@ from buglab.execute import Execution, Say, Settings, terminate_as_interrupt
 from buglab.probing import Probe, Prober, Subject
 from buglab.resolve import Failed, Resolution, Resolver
 from buglab.search import Found, Phase, Search, Verdict
-from buglab.venv import wait_for
+from buglab.venv import held
 
 
 @dataclass(frozen=True)
@@ -382,13 +382,10 @@ def write(result: answer.Bisected, path: Path) -> None:
     """Both files, unless they already say the same (timings aside)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path.with_suffix(".lock")))
-    wait_for(lock, f"the results of {path.name}", lambda text: None)
-    try:
+    with held(lock, f"the results of {path.name}", lambda text: None):
         data = answer.to_json(result)
         stored = _stored(path)
         if stored is not None and answer.same_answer(stored, data):
             return
         store.write_atomic(path, json.dumps(data, indent=2) + "\n")
         store.write_atomic(path.with_suffix(".md"), answer.markdown(result))
-    finally:
-        lock.release()

@@ -14,7 +14,8 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
@@ -194,7 +195,7 @@ class Builder:
             return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, identity)
         settings = self.settings
         link = settings.store.venvs / identity.key
-        with _Locked(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}", self.say):
+        with held(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}", self.say):
             if not settings.rebuild:
                 known = read_manifest(link, identity.key) or read_unavailable(link, log)
                 if known is not None:
@@ -329,15 +330,14 @@ class Builder:
         return dest
 
 
-class _Locked:
-    def __init__(self, lock: FileLock, what: str, say: Say) -> None:
-        self.lock, self.what, self.say = lock, what, say
-
-    def __enter__(self) -> None:
-        wait_for(self.lock, self.what, self.say)
-
-    def __exit__(self, *_: object) -> None:
-        self.lock.release()
+@contextmanager
+def held(lock: FileLock, what: str, say: Say) -> Iterator[None]:
+    """``lock`` for the length of a ``with`` block, saying so if another process holds it."""
+    wait_for(lock, what, say)
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def compile_bytecode(venv: Path, cache: Path) -> list[str]:
