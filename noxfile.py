@@ -98,15 +98,16 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy --strict."""
+    """ruff, mypy --strict and the import contract (the wings' arrows run one way)."""
     session.install("-e", ".[lint,test]", "nox")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("lint-imports")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """The benchmark table in the README: floor, lab warm/cold, by hand, nox per cell."""
     session.install(".", "nox")
-    session.run("python", "bench/bench.py", *session.posargs)
+    session.run("python", "-m", "bench", *session.posargs)

@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import Bare, Setup, pip_env, ratio, run_bare, say, timed
 from packaging.version import Version
 
-from buglab import backends, model, plan
-from buglab.interpreters import Interpreters
-from buglab.venv import GENERATED_PYPROJECT, copy_project
+from bench.harness import Bare, Setup, pip_env, ratio, run_bare, say, timed
+from buglab import model
+from buglab.env import GENERATED_PYPROJECT, Interpreters, copy_project, cutoff
+from buglab.spec import plan
 
 PIP_WITH_UPLOAD_FILTER = Version("26.0")  # first pip with --uploaded-prior-to
 
@@ -88,7 +88,7 @@ def by_hand(setup: Setup, cells: Sequence[model.Cell]) -> dict[str, Any]:
                     "pip upgrade",
                     timed([*install, "--upgrade", "pip"], cwd=base, env=env, log=log)[0],
                 )
-            install += ["--uploaded-prior-to", backends.cutoff(spec.date)]
+            install += ["--uploaded-prior-to", cutoff(spec.date)]
         install += list(spec.requirements)
         if spec.install is model.InstallMode.EDITABLE:
             install += ["-e", str(project)]
@@ -153,7 +153,7 @@ def nox_per_cell(setup: Setup, cells: Sequence[model.Cell]) -> dict[str, Any]:
         {
             "requirements": list(c.venv.requirements),
             "install": c.venv.install.value,
-            "cutoff": backends.cutoff(c.venv.date) if c.venv.date else None,
+            "cutoff": cutoff(c.venv.date) if c.venv.date else None,
             "argv": list(c.argv),
             "env": dict(c.env),
         }

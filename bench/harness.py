@@ -20,8 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from buglab import backends, classify, model, plan, runner, scenario
-from buglab.venv import copy_project
+from buglab import model
+from buglab.env import copy_project, installer_env
+from buglab.lab import cell_env, classify
+from buglab.spec import SCENARIO_FILE, plan
+from buglab.spec import load as load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "warnings-coverage-editable"
@@ -70,7 +73,7 @@ class Setup:
 
 def load(root: Path, name: str, only: Sequence[str], jobs: int, tmp: Path) -> Setup:
     """The scenario and its selected cells, exactly as the lab plans them."""
-    s = scenario.load(root / "scenarios" / name / scenario.SCENARIO_FILE, root)
+    s = load_scenario(root / "scenarios" / name / SCENARIO_FILE, root)
     selection = plan.Selection.parse(only)
     selection.validate([s])
     cells = plan.select(plan.expand(s), selection)
@@ -79,7 +82,7 @@ def load(root: Path, name: str, only: Sequence[str], jobs: int, tmp: Path) -> Se
 
 def pip_env() -> dict[str, str]:
     """What pip (and nox) may see: network, TLS and cache settings, no machine-wide pip.conf."""
-    env = backends.installer_env(os.environ)  # sets PIP_CONFIG_FILE=/dev/null
+    env = installer_env(os.environ)  # sets PIP_CONFIG_FILE=/dev/null
     cert = os.environ.get("SSL_CERT_FILE")
     for name in TLS_ALIASES:
         value = os.environ.get(name) or cert
@@ -211,7 +214,7 @@ def run_bare(s: model.Scenario, cell: model.Cell, venv: Path, tmp: Path, log: Pa
     home.mkdir()
     try:
         copy_project(s.project, work)
-        env = runner.cell_env(cell, venv, home, os.environ, s.passenv)
+        env = cell_env(cell, venv, home, os.environ, s.passenv)
         seconds, code, output = timed(
             cell.argv, cwd=work, env=env, log=log, check=False, timeout=s.timeout
         )

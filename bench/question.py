@@ -18,16 +18,37 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness import ROOT, SEED, Target, nox, say
+from bench.harness import ROOT, SEED, Target, nox, say
 
 DATE_SECONDS = 60.0
 SEED_CELL = ("--only", "warnings=on", "--only", "coverage=on")
 QUESTIONS = {
-    "release": ("--package", "sqlalchemy", "--only", "install=editable", "--only",
-                "toolchain=latest", *SEED_CELL, "--bad", "2.0.0", "--good", "2.1.9"),
-    "date": ("--date", "--only", "install=not-installed", "--only", "sqlalchemy=2.0",
-             *SEED_CELL, "--good", "{three years ago}", "--bad", "latest"),
-}  # fmt: skip
+    "release": (
+        "--package",
+        "sqlalchemy",
+        "--only",
+        "install=editable",
+        "--only",
+        "toolchain=latest",
+        *SEED_CELL,
+        "--bad",
+        "2.0.0",
+        "--good",
+        "2.1.9",
+    ),
+    "date": (
+        "--date",
+        "--only",
+        "install=not-installed",
+        "--only",
+        "sqlalchemy=2.0",
+        *SEED_CELL,
+        "--good",
+        "{three years ago}",
+        "--bad",
+        "latest",
+    ),
+}
 
 
 def _args(name: str) -> list[str]:
@@ -100,9 +121,12 @@ def targets(data: Mapping[str, Any]) -> list[Target]:
                 f"{cold['built']} ≤ {limit}",
                 cold["built"] <= limit,
             ),
-            Target(f"{name} bisect asked again builds nothing", f"{again['built']} built",
-                   again["built"] == 0),
-        ]  # fmt: skip
+            Target(
+                f"{name} bisect asked again builds nothing",
+                f"{again['built']} built",
+                again["built"] == 0,
+            ),
+        ]
     date = data["date"]["cold"]
     out.append(
         Target(

@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from buglab import model, plan, render, scenario, store, workflow
+from buglab import model
+from buglab.lab import Plan, assemble, render, store
+from buglab.spec import SCENARIO_FILE, plan
+from buglab.spec import load as load_scenario
 
 T = TypeVar("T")
 TIME_LIMIT = 1.0  # seconds, per group of stages
@@ -92,7 +95,7 @@ def make_repo(folder: Path, per_axis: int) -> Path:
     where = folder / "scenarios" / NAME
     where.mkdir(parents=True)
     (where / "test.py").write_text("def test_it():\n    pass\n", encoding="utf-8")
-    path = where / scenario.SCENARIO_FILE
+    path = where / SCENARIO_FILE
     path.write_text(scenario_toml(per_axis), encoding="utf-8")
     return path
 
@@ -103,12 +106,21 @@ def fake_result(s: model.Scenario, cells: Sequence[model.Cell]) -> model.MatrixR
     resolved = (("pkg", "1.0.3"), ("pytest", "8.3.4"), ("python", "3.11.7"))
     done = {
         (c.scenario, c.id): model.CellResult(
-            c.id, c.labels, resolved, outcomes[i % 3], c.expected, i % 3, 1.234,
-            f"logs/{NAME}/{c.id}.log", "exit 0", f"{i:016x}", "k" * 24,
+            c.id,
+            c.labels,
+            resolved,
+            outcomes[i % 3],
+            c.expected,
+            i % 3,
+            1.234,
+            f"logs/{NAME}/{c.id}.log",
+            "exit 0",
+            f"{i:016x}",
+            "k" * 24,
         )
         for i, c in enumerate(cells)
-    }  # fmt: skip
-    return workflow.assemble(workflow.Plan(s, tuple(cells)), done, {"buglab": "bench"})
+    }
+    return assemble(Plan(s, tuple(cells)), done, {"buglab": "bench"})
 
 
 def _measure(name: str, work: Callable[[], T]) -> tuple[T, Stage]:
@@ -130,7 +142,7 @@ def measure(per_axis: int = 10) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="buglab-scale-") as tmp:
         path = make_repo(Path(tmp), per_axis)
         root = Path(tmp)
-        s, load = _measure("load (TOML + validation)", lambda: scenario.load(path, root))
+        s, load = _measure("load (TOML + validation)", lambda: load_scenario(path, root))
         cells, expand = _measure("expand", lambda: plan.expand(s))
         selection = plan.Selection.parse([f"pkg={','.join(s.axes[0].labels)}"])
 

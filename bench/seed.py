@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harness import (
+from bench.harness import (
     Bare,
     LabRun,
     Setup,
@@ -35,8 +35,8 @@ from harness import (
     say,
     warm_up,
 )
-
-from buglab import model, plan
+from buglab import model
+from buglab.spec import plan
 
 WARM_VS_FLOOR = 1.1
 COLD_VS_FLOOR = 1.5

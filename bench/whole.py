@@ -17,9 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from harness import NOT_RUNNABLE, ROOT, Target, nox, ratio, run_bare, say
-
-from buglab import plan, scenario
+from bench.harness import NOT_RUNNABLE, ROOT, Target, nox, ratio, run_bare, say
+from buglab.spec import SCENARIO_FILE, discover, load, plan
 
 WHOLE_VS_FLOOR = 1.5
 SUITE_SECONDS = 180.0
@@ -33,16 +32,24 @@ def clone(tmp: Path) -> Path:
 
 def measure(tmp: Path) -> dict[str, Any]:
     say("whole lab: one untimed run of every scenario in a throwaway store (warm caches)")
-    nox(ROOT, "matrix", "--store", str(tmp / "caches-store"), "--results",
-        str(tmp / "caches-results"), "--quiet", log=tmp / "caches.log")  # fmt: skip
+    nox(
+        ROOT,
+        "matrix",
+        "--store",
+        str(tmp / "caches-store"),
+        "--results",
+        str(tmp / "caches-results"),
+        "--quiet",
+        log=tmp / "caches.log",
+    )
     repo = clone(tmp)
     say("whole lab: python3 -m nox -s matrix on a fresh clone, every scenario")
     seconds, code, _ = nox(repo, "matrix", log=tmp / "whole.log")
     cores = os.cpu_count() or 1
     floors: dict[str, float] = {}
     cells = 0
-    for folder in scenario.discover(repo / "scenarios"):
-        s = scenario.load(folder / scenario.SCENARIO_FILE, repo)
+    for folder in discover(repo / "scenarios"):
+        s = load(folder / SCENARIO_FILE, repo)
         found = json.loads((repo / "results" / f"{s.name}.json").read_text(encoding="utf-8"))
         entries = {c["id"]: c for c in found["cells"]}
         say(f"whole lab floor: {s.name}")

@@ -13,10 +13,14 @@ from typing import Any
 
 import pytest
 
-from buglab import model, scenario
+from buglab import model
+from buglab.spec import scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "warnings-coverage-editable"
+#: a snapshot of results/ (as measured on 2026-11-25): tests never read what the index serves
+#: today or what the last run of the lab wrote
+RESULTS = Path(__file__).resolve().parent / "data" / "results"
 
 
 @pytest.fixture(scope="session")

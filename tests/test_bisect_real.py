@@ -21,8 +21,14 @@ from tests.conftest import ROOT, SEED, make_repo
 
 pytestmark = pytest.mark.slow
 
-NOT_INSTALLED = ["--only", "install=not-installed", "--only", "warnings=on", "--only",
-                 "coverage=on"]  # fmt: skip
+NOT_INSTALLED = [
+    "--only",
+    "install=not-installed",
+    "--only",
+    "warnings=on",
+    "--only",
+    "coverage=on",
+]
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +36,29 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("bisect-store")
 
 
-def bisect(*args: str, root: Path = ROOT, store: Path, results: Path
-           ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def bisect(
+    *args: str, root: Path = ROOT, store: Path, results: Path
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "buglab", "--root", str(root), "bisect", *args,
-         "--store", str(store), "--results", str(results)],
-        capture_output=True, text=True, timeout=600, check=False, env=dict(os.environ),
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(root),
+            "bisect",
+            *args,
+            "--store",
+            str(store),
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=dict(os.environ),
+    )
 
 
 def stored(results: Path, scenario: str) -> dict[str, Any]:
@@ -47,22 +69,36 @@ def stored(results: Path, scenario: str) -> dict[str, Any]:
 
 
 def test_seed_release_bisect_names_the_release_that_fixed_it(store: Path, tmp_path: Path) -> None:
-    argv = [SEED, "--package", "sqlalchemy", *NOT_INSTALLED, "--only", "toolchain=latest",
-            "--bad", "2.0.58", "--good", "2.1.1"]  # fmt: skip
+    argv = [
+        SEED,
+        "--package",
+        "sqlalchemy",
+        *NOT_INSTALLED,
+        "--only",
+        "toolchain=latest",
+        "--bad",
+        "2.0.58",
+        "--good",
+        "2.1.1",
+    ]
     first = bisect(*argv, store=store, results=tmp_path / "first")
     assert first.returncode == 0, first.stdout + first.stderr
     lines = first.stdout.splitlines()
     assert lines[-1] == "first good: sqlalchemy==2.1.0"
-    assert ("confirmed: sqlalchemy==2.0.58 reproduced and sqlalchemy==2.1.0 passed again on a "
-            "second run (both sides)") in lines  # fmt: skip
+    assert (
+        "confirmed: sqlalchemy==2.0.58 reproduced and sqlalchemy==2.1.0 passed again on a "
+        "second run (both sides)"
+    ) in lines
     data = stored(tmp_path / "first", SEED)
     assert data["candidates"] == ["2.0.58", "2.1.0", "2.1.1"]
     assert data["venvs"] == {"built": 3, "reused": 2}
     assert [(p["candidate"], p["outcome"], p["venv"]) for p in data["probes"]] == [
-        ("2.0.58", "reproduced", "built"), ("2.1.1", "passed", "built"),
-        ("2.1.0", "passed", "built"), ("2.0.58", "reproduced", "reused"),
+        ("2.0.58", "reproduced", "built"),
+        ("2.1.1", "passed", "built"),
+        ("2.1.0", "passed", "built"),
+        ("2.0.58", "reproduced", "reused"),
         ("2.1.0", "passed", "reused"),
-    ]  # fmt: skip
+    ]
     assert data["probes"][2]["resolved"]["sqlalchemy"] == "2.1.0"
     assert "is already registered" in (tmp_path / "first" / data["probes"][0]["log"]).read_text()
 
@@ -70,8 +106,19 @@ def test_seed_release_bisect_names_the_release_that_fixed_it(store: Path, tmp_pa
 def test_seed_date_bisect_names_the_day_and_the_package_that_changed(
     store: Path, tmp_path: Path
 ) -> None:
-    done = bisect(SEED, "--date", *NOT_INSTALLED, "--only", "sqlalchemy=2.0", "--good",
-                  "2026-02-02", "--bad", "2026-02-04", store=store, results=tmp_path)  # fmt: skip
+    done = bisect(
+        SEED,
+        "--date",
+        *NOT_INSTALLED,
+        "--only",
+        "sqlalchemy=2.0",
+        "--good",
+        "2026-02-02",
+        "--bad",
+        "2026-02-04",
+        store=store,
+        results=tmp_path,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == "first bad: 2026-02-03"
@@ -80,8 +127,13 @@ def test_seed_date_bisect_names_the_day_and_the_package_that_changed(
     data = stored(tmp_path, SEED)
     assert data["changes"] == [{"package": "coverage", "before": "7.13.2", "after": "7.13.3"}]
     assert data["answer"]["kind"] == "boundary" and data["answer"]["confirmed"]
-    assert [p["candidate"] for p in data["probes"]] == ["2026-02-02", "2026-02-04", "2026-02-03",
-                                                        "2026-02-02", "2026-02-03"]  # fmt: skip
+    assert [p["candidate"] for p in data["probes"]] == [
+        "2026-02-02",
+        "2026-02-04",
+        "2026-02-03",
+        "2026-02-02",
+        "2026-02-03",
+    ]
     assert data["venvs"]["built"] <= 3 and data["venvs"]["reused"] >= 2
 
 
@@ -110,8 +162,9 @@ sys.exit(1 if bug else 0)
 def six_repo(tmp_path: Path) -> Path:
     counters = tmp_path / "counters"
     counters.mkdir()
-    cases = ", ".join(f'{c} = {{ CASE = "{c}" }}' for c in ("alternate", "wrong-end",
-                                                             "flaky-middle", "plain"))  # fmt: skip
+    cases = ", ".join(
+        f'{c} = {{ CASE = "{c}" }}' for c in ("alternate", "wrong-end", "flaky-middle", "plain")
+    )
     toml = f"""
 title = "six"
 description = "a throwaway scenario for bisect and --repeat"
@@ -133,8 +186,17 @@ values = {{ {cases} }}
 
 def test_a_second_bisect_over_the_same_range_builds_nothing(store: Path, tmp_path: Path) -> None:
     repo = six_repo(tmp_path)
-    argv = ["six", "--package", "six", "--only", "case=plain", "--good", "1.14.0", "--bad",
-            "1.17.0"]  # fmt: skip
+    argv = [
+        "six",
+        "--package",
+        "six",
+        "--only",
+        "case=plain",
+        "--good",
+        "1.14.0",
+        "--bad",
+        "1.17.0",
+    ]
     first = bisect(*argv, root=repo, store=store, results=tmp_path / "first")
     assert first.stdout.splitlines()[-1] == "first bad: six==1.16.0", first.stdout + first.stderr
     venvs = stored(tmp_path / "first", "six")["venvs"]
@@ -149,8 +211,20 @@ def test_a_good_end_that_fails_for_another_reason_names_no_boundary(
     store: Path, tmp_path: Path
 ) -> None:
     repo = six_repo(tmp_path)
-    done = bisect("six", "--package", "six", "--only", "case=wrong-end", "--good", "1.14.0",
-                  "--bad", "1.16.0", root=repo, store=store, results=tmp_path / "r")  # fmt: skip
+    done = bisect(
+        "six",
+        "--package",
+        "six",
+        "--only",
+        "case=wrong-end",
+        "--good",
+        "1.14.0",
+        "--bad",
+        "1.16.0",
+        root=repo,
+        store=store,
+        results=tmp_path / "r",
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.splitlines()[-1] == (
         "no boundary: the end called good, six==1.14.0, is not good: it gave failed: exit 1: "
@@ -163,13 +237,27 @@ def test_a_good_end_that_fails_for_another_reason_names_no_boundary(
 
 def test_a_flaky_probe_is_skipped_and_named_never_blamed(store: Path, tmp_path: Path) -> None:
     repo = six_repo(tmp_path)
-    done = bisect("six", "--package", "six", "--only", "case=flaky-middle", "--good", "1.14.0",
-                  "--bad", "1.17.0", "--repeat", "2", root=repo, store=store,
-                  results=tmp_path / "r")  # fmt: skip
+    done = bisect(
+        "six",
+        "--package",
+        "six",
+        "--only",
+        "case=flaky-middle",
+        "--good",
+        "1.14.0",
+        "--bad",
+        "1.17.0",
+        "--repeat",
+        "2",
+        root=repo,
+        store=store,
+        results=tmp_path / "r",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[-1] == ("first bad: one of six==1.15.0, six==1.16.0 (1 skipped between "
-                         "six==1.14.0 and six==1.16.0)")  # fmt: skip
+    assert lines[-1] == (
+        "first bad: one of six==1.15.0, six==1.16.0 (1 skipped between six==1.14.0 and six==1.16.0)"
+    )
     assert any(line.startswith("skipped: six==1.15.0 flaky: ") for line in lines), lines
     probes = stored(tmp_path / "r", "six")["probes"]
     flaky = next(p for p in probes if p["candidate"] == "1.15.0")
@@ -179,10 +267,27 @@ def test_a_flaky_probe_is_skipped_and_named_never_blamed(store: Path, tmp_path: 
 def test_matrix_repeat_marks_cells_whose_runs_disagree_as_flaky(tmp_path: Path) -> None:
     repo = six_repo(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "six", "--repeat", "3",
-         "--only", "case=alternate,plain", "--store", str(repo / "store"), "--quiet"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(repo),
+            "matrix",
+            "six",
+            "--repeat",
+            "3",
+            "--only",
+            "case=alternate,plain",
+            "--store",
+            str(repo / "store"),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     cells = {c["id"]: c for c in json.loads((repo / "results" / "six.json").read_text())["cells"]}
     assert cells["case=alternate"]["outcome"] == "flaky"
@@ -214,8 +319,18 @@ signature = "BUG-SIGNATURE-42"
 files = ["probe.py"]
 """
     repo = make_repo(tmp_path / "repo", "sameday", toml, {"probe.py": probe})
-    done = bisect("sameday", "--date", "--good", "2022-09-12", "--bad", "2022-09-16",
-                  "--then-package", root=repo, store=store, results=tmp_path / "r")  # fmt: skip
+    done = bisect(
+        "sameday",
+        "--date",
+        "--good",
+        "2022-09-12",
+        "--bad",
+        "2022-09-16",
+        "--then-package",
+        root=repo,
+        store=store,
+        results=tmp_path / "r",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[-1] == "first bad: 2022-09-14"

@@ -13,20 +13,26 @@ from typing import Any, ClassVar
 
 import pytest
 
-from buglab import answer, bisection, model, plan
+from buglab import model
+from buglab.bisect import answer
+from buglab.bisect import workflow as bisection
+from buglab.bisect.options import BisectOptions
+from buglab.bisect.probing import Probe, Subject
+from buglab.bisect.search import Found, Phase, Verdict
 from buglab.cli import _parser
+from buglab.env.resolve import Failed, Resolution
 from buglab.errors import UsageError
-from buglab.probing import Probe, Subject
-from buglab.resolve import Failed, Resolution
-from buglab.search import Found, Phase, Verdict
+from buglab.option import from_arguments
+from buglab.spec import plan
 from tests.conftest import ROOT, SEED
 
 FIXED = ("install=not-installed", "toolchain=latest", "warnings=on", "coverage=on")
 TODAY = dt.date(2026, 11, 23)
 
 
-def options(**given: Any) -> bisection.Options:
-    base = bisection.Options(root=ROOT, scenario=SEED, today=TODAY)
+def options(**given: Any) -> BisectOptions:
+    """A release bisect when a package is given, else a date bisect, as the parser makes them."""
+    base = BisectOptions(root=ROOT, scenario=SEED, today=TODAY, date=not given.get("package"))
     return replace(base, **given)
 
 
@@ -49,8 +55,11 @@ def test_a_release_bisect_frees_the_package_axis_and_pins_each_candidate(
     assert [p.requirement for p in cell.venv.pins] == ["sqlalchemy==2.0.23"]
     assert cell.venv.date is None and cell.venv.install is model.InstallMode.NOT_INSTALLED
     assert cell.id not in {c.id for c in plan.expand(seed)}, "its log must not overwrite one"
-    matrix_cell = next(c for c in plan.expand(seed) if c.id == "install=not-installed,"
-                       "sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on")  # fmt: skip
+    matrix_cell = next(
+        c
+        for c in plan.expand(seed)
+        if c.id == "install=not-installed,sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on"
+    )
     assert cell.argv == matrix_cell.argv
 
 
@@ -64,8 +73,13 @@ def test_a_package_that_is_no_axis_needs_every_axis_fixed(seed: model.Scenario) 
     with pytest.raises(UsageError, match="--day 2026-02-03 takes the place of toolchain"):
         subject(seed, package="coverage", only=(*FIXED, "sqlalchemy=2.0"), day="2026-02-03")
     only = tuple(item for item in FIXED if not item.startswith("toolchain"))
-    held = subject(seed, package="coverage", only=(*only, "sqlalchemy=2.0"),
-                   hold=("pytest==8.0.0",), day="2026-02-03")  # fmt: skip
+    held = subject(
+        seed,
+        package="coverage",
+        only=(*only, "sqlalchemy=2.0"),
+        hold=("pytest==8.0.0",),
+        day="2026-02-03",
+    )
     cell = held.release_cell("7.13.2")
     assert cell.venv.date == "2026-02-03"
     assert {"pytest==8.0.0", "coverage==7.13.2", "sqlalchemy==2.0.*"} <= set(cell.venv.requirements)
@@ -73,8 +87,9 @@ def test_a_package_that_is_no_axis_needs_every_axis_fixed(seed: model.Scenario) 
 
 
 def test_a_date_bisect_frees_the_date_axis(seed: model.Scenario) -> None:
-    s = subject(seed, only=("install=not-installed", "sqlalchemy=2.0", "warnings=on",
-                            "coverage=on"))  # fmt: skip
+    s = subject(
+        seed, only=("install=not-installed", "sqlalchemy=2.0", "warnings=on", "coverage=on")
+    )
     assert s.free == ("toolchain",)
     cell = s.day_cell("2024-05-01")
     assert cell.venv.date == "2024-05-01"
@@ -85,20 +100,29 @@ def test_a_date_bisect_frees_the_date_axis(seed: model.Scenario) -> None:
 @pytest.mark.parametrize(
     ("given", "message"),
     [
-        ({"package": "sqlalchemy", "only": (*FIXED, "sqlalchemy=2.0")},
-         "--only sqlalchemy=...: sqlalchemy is what this bisect varies"),
-        ({"only": (*FIXED, "sqlalchemy=2.0")},
-         "--only toolchain=...: toolchain is what this bisect varies"),
-        ({"package": "sqlalchemy", "only": ("install=editable",)},
-         "still free: toolchain (2023-12-10, latest); warnings (on, off); coverage (on, off)"),
-        ({"package": "sqlalchemy", "only": ("install=editable,non-editable", *FIXED[1:])},
-         "still free: install (editable, non-editable)"),
+        (
+            {"package": "sqlalchemy", "only": (*FIXED, "sqlalchemy=2.0")},
+            "--only sqlalchemy=...: sqlalchemy is what this bisect varies",
+        ),
+        (
+            {"only": (*FIXED, "sqlalchemy=2.0")},
+            "--only toolchain=...: toolchain is what this bisect varies",
+        ),
+        (
+            {"package": "sqlalchemy", "only": ("install=editable",)},
+            "still free: toolchain (2023-12-10, latest); warnings (on, off); coverage (on, off)",
+        ),
+        (
+            {"package": "sqlalchemy", "only": ("install=editable,non-editable", *FIXED[1:])},
+            "still free: install (editable, non-editable)",
+        ),
         ({"package": "sqlalchemy", "only": ("bogus=1",)}, "no axis 'bogus'"),
         ({"package": "sqlalchemy", "only": ("warnings=maybe",)}, "'maybe' is not a value"),
     ],
-)  # fmt: skip
-def test_bad_cells_are_one_line(seed: model.Scenario, given: dict[str, object], message: str
-                                ) -> None:  # fmt: skip
+)
+def test_bad_cells_are_one_line(
+    seed: model.Scenario, given: dict[str, object], message: str
+) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         subject(seed, **given)
 
@@ -154,8 +178,14 @@ def test_the_package_must_be_in_the_cell(seed: model.Scenario) -> None:
         ("2026-02-05", "2026-02-01", "2026-02-01", "2026-02-05", Verdict.BAD),
     ],
 )
-def test_day_ranges(seed: model.Scenario, good: str | None, bad: str | None, first: str,
-                    last: str, oldest: Verdict | None) -> None:  # fmt: skip
+def test_day_ranges(
+    seed: model.Scenario,
+    good: str | None,
+    bad: str | None,
+    first: str,
+    last: str,
+    oldest: Verdict | None,
+) -> None:
     s = subject(seed, only=(*FIXED[:1], "sqlalchemy=2.0", *FIXED[2:]))
     found = bisection.day_range(s, options(good=good, bad=bad))
     assert (found.labels[0], found.labels[-1], found.oldest) == (first, last, oldest)
@@ -165,15 +195,21 @@ def test_day_ranges(seed: model.Scenario, good: str | None, bad: str | None, fir
 
 
 def test_command_line_reads_back_as_the_same_options() -> None:
-    given = options(package="coverage", only=FIXED, good="7.13.2", bad="7.13.3", pre=True,
-                    repeat=3, day="2026-02-03", hold=("pytest==9.0.2",))  # fmt: skip
+    given = options(
+        package="coverage",
+        only=FIXED,
+        good="7.13.2",
+        bad="7.13.3",
+        pre=True,
+        repeat=3,
+        day="2026-02-03",
+        hold=("pytest==9.0.2",),
+    )
     argv = bisection.command_line(given)
     assert argv[:4] == ("python", "-m", "buglab", "bisect")
     args = _parser().parse_args(argv[3:])
-    read = (args.scenario, args.package, tuple(args.only), args.good, args.bad, args.pre,
-            args.repeat, args.day, tuple(args.hold))  # fmt: skip
-    assert read == (SEED, "coverage", FIXED, "7.13.2", "7.13.3", True, 3, "2026-02-03",
-                    ("pytest==9.0.2",))  # fmt: skip
+    read = from_arguments(BisectOptions, args, root=ROOT, today=TODAY)
+    assert replace(read, jobs=given.jobs) == given
 
 
 # -- the whole search with fake probes, and its renderings -----------------------------------
@@ -183,9 +219,11 @@ class FakeProber:
     """Answers from a string (g/b/other outcome letters), with versions from a table."""
 
     OUTCOMES: ClassVar[dict[str, model.Outcome]] = {
-        "g": model.Outcome.PASSED, "b": model.Outcome.REPRODUCED,
-        "f": model.Outcome.FAILED, "e": model.Outcome.ENV_ERROR,
-    }  # fmt: skip
+        "g": model.Outcome.PASSED,
+        "b": model.Outcome.REPRODUCED,
+        "f": model.Outcome.FAILED,
+        "e": model.Outcome.ENV_ERROR,
+    }
 
     def __init__(self, labels: Sequence[str], text: str, versions: Sequence[str] = ()):
         self.answers = dict(zip(labels, text))
@@ -200,23 +238,46 @@ class FakeProber:
         outcome = self.OUTCOMES[self.answers[candidate]]
         detail = "exit 1: ImportError: cannot import name 'x'" if outcome.value == "failed" else ""
         resolved = (("coverage", self.versions.get(candidate, "1")), ("python", "3.11.7"))
-        probe = Probe(candidate, phase, outcome, 1.0, phase is not Phase.CONFIRM, "key",
-                      resolved, f"logs/{cell.id}.log", detail)  # fmt: skip
+        probe = Probe(
+            candidate,
+            phase,
+            outcome,
+            1.0,
+            phase is not Phase.CONFIRM,
+            "key",
+            resolved,
+            f"logs/{cell.id}.log",
+            detail,
+        )
         self.probes.append(probe)
         return probe
 
 
-def bisected(s: Subject, labels: tuple[str, ...], text: str, oldest: Verdict | None,
-             versions: Sequence[str] = ()) -> answer.Bisected:  # fmt: skip
+def bisected(
+    s: Subject,
+    labels: tuple[str, ...],
+    text: str,
+    oldest: Verdict | None,
+    versions: Sequence[str] = (),
+) -> answer.Bisected:
     cells = [s.day_cell(x) if s.package is None else s.release_cell(x) for x in labels]
     fake = FakeProber(labels, text, versions)
     said: list[str] = []
     state = bisection.drive(labels, cells, oldest, fake, said.append)
     assert said == [answer.probe_line(p) for p in fake.probes]
     assert fake.prefetched, "the next candidates are resolved while a probe runs"
-    return answer.Bisected(s, ("buglab", "bisect"), "3.11.7", labels, (), oldest,
-                           tuple(fake.probes), state.answer(), "2026-11-23T00:00Z",
-                           9.0)  # fmt: skip
+    return answer.Bisected(
+        s,
+        ("buglab", "bisect"),
+        "3.11.7",
+        labels,
+        (),
+        oldest,
+        tuple(fake.probes),
+        state.answer(),
+        "2026-11-23T00:00Z",
+        9.0,
+    )
 
 
 def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Scenario) -> None:
@@ -225,17 +286,26 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
     b = bisected(s, labels, "bbbgg", Verdict.BAD)
     out = answer.lines(b)
     assert out[-1] == "first good: sqlalchemy==2.1.0"
-    assert ("confirmed: sqlalchemy==2.0.58 reproduced and sqlalchemy==2.1.0 passed again on a "
-            "second run (both sides)") in out  # fmt: skip
+    assert (
+        "confirmed: sqlalchemy==2.0.58 reproduced and sqlalchemy==2.1.0 passed again on a "
+        "second run (both sides)"
+    ) in out
     assert "venvs: 4 built, 2 reused; 6 probes of 5 candidates in 9.0 s" in out
     data = json.loads(json.dumps(answer.to_json(b)))
-    assert data["answer"] == {"kind": "boundary", "last_before": "2.0.58", "boundary": "2.1.0",
-                              "skipped": [], "confirmed": True}  # fmt: skip
+    assert data["answer"] == {
+        "kind": "boundary",
+        "last_before": "2.0.58",
+        "boundary": "2.1.0",
+        "skipped": [],
+        "confirmed": True,
+    }
     assert data["venvs"] == {"built": 4, "reused": 2}
     assert [p["phase"] for p in data["probes"]].count("confirm") == 2
     text = answer.markdown(b)
-    assert text.startswith("**First good release: sqlalchemy==2.1.0.** sqlalchemy==2.0.58 "
-                           "reproduced and sqlalchemy==2.1.0 passed, both confirmed")  # fmt: skip
+    assert text.startswith(
+        "**First good release: sqlalchemy==2.1.0.** sqlalchemy==2.0.58 "
+        "reproduced and sqlalchemy==2.1.0 passed, both confirmed"
+    )
 
 
 def test_asking_again_rewrites_nothing_unless_the_answer_changed(
@@ -266,9 +336,11 @@ def test_a_skip_at_the_boundary_gives_a_range_with_each_reason(seed: model.Scena
     labels = tuple(f"2.0.{n}" for n in range(8))
     b = bisected(s, labels, "gggfebbb", Verdict.GOOD)
     out = answer.lines(b)
-    assert out[-1] == ("first bad: one of sqlalchemy==2.0.3, sqlalchemy==2.0.4, "
-                       "sqlalchemy==2.0.5 (2 skipped between sqlalchemy==2.0.2 and "
-                       "sqlalchemy==2.0.5)")  # fmt: skip
+    assert out[-1] == (
+        "first bad: one of sqlalchemy==2.0.3, sqlalchemy==2.0.4, "
+        "sqlalchemy==2.0.5 (2 skipped between sqlalchemy==2.0.2 and "
+        "sqlalchemy==2.0.5)"
+    )
     assert "skipped: sqlalchemy==2.0.3 failed: exit 1: ImportError: cannot import name 'x'" in out
     assert "skipped: sqlalchemy==2.0.4 env-error: " in out
 
@@ -294,8 +366,9 @@ def test_ends_without_contrast_say_what_each_gave(seed: model.Scenario) -> None:
 
 
 def test_a_date_answer_names_the_day_and_what_changed(seed: model.Scenario) -> None:
-    s = subject(seed, only=("install=not-installed", "sqlalchemy=2.0", "warnings=on",
-                            "coverage=on"))  # fmt: skip
+    s = subject(
+        seed, only=("install=not-installed", "sqlalchemy=2.0", "warnings=on", "coverage=on")
+    )
     days = tuple(f"2026-02-0{n}" for n in range(1, 6))
     b = bisected(s, days, "ggbbb", Verdict.GOOD, ["7.13.2", "7.13.2", "7.13.3", "7.13.3", "7.13.4"])
     before, after = b.first_probe(1), b.first_probe(2)
@@ -328,10 +401,16 @@ def test_several_changed_packages_give_one_release_bisect_each(seed: model.Scena
     b = bisected(s, ("2026-02-01", "2026-02-02"), "gb", Verdict.GOOD)
     versions = {"2026-02-01": ("7.13.2", "9.0.1"), "2026-02-02": ("7.13.3", "9.0.2")}
     probes = tuple(
-        replace(p, resolved=(("coverage", versions[p.candidate][0]), ("python", "3.11.7"),
-                             ("pytest", versions[p.candidate][1])))
+        replace(
+            p,
+            resolved=(
+                ("coverage", versions[p.candidate][0]),
+                ("python", "3.11.7"),
+                ("pytest", versions[p.candidate][1]),
+            ),
+        )
         for p in b.probes
-    )  # fmt: skip
+    )
     settled = bisection.settle(replace(b, probes=probes), options(only=only), {}, print)
     assert [str(c) for c in settled.changes] == ["coverage 7.13.2 → 7.13.3", "pytest 9.0.1 → 9.0.2"]
     assert [f.package for f in settled.follow_ups] == ["coverage", "pytest"]
@@ -362,8 +441,9 @@ def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario
     fake = FlipsOnConfirm(labels, "gggbbb")
     cells = [s.release_cell(x) for x in labels]
     state = bisection.drive(labels, cells, Verdict.GOOD, fake, lambda line: None)
-    b = answer.Bisected(s, (), "3.11.7", labels, (), Verdict.GOOD, tuple(fake.probes),
-                        state.answer(), "", 1.0)  # fmt: skip
+    b = answer.Bisected(
+        s, (), "3.11.7", labels, (), Verdict.GOOD, tuple(fake.probes), state.answer(), "", 1.0
+    )
     assert answer.final_line(b) == (
         "no single culprit: the outcomes do not split into one good and one bad block: "
         "sqlalchemy==2.0.2 passed → sqlalchemy==2.0.3 reproduced; sqlalchemy==2.0.3 reproduced "

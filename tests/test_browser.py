@@ -15,16 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from buglab import store
 from buglab.cli import main
-from tests.conftest import ROOT, SEED
+from buglab.lab import store
+from tests.conftest import RESULTS, ROOT, SEED
 
 pytestmark = pytest.mark.slow
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 #: html.COLOURS of reproduced and passed cells, as RGB
 RED, GREEN = (0xF8, 0xC9, 0xC4), (0xD9, 0xF2, 0xD9)
 
@@ -42,8 +48,11 @@ def chromium(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     profile.mkdir(exist_ok=True)
     return subprocess.run(
         [browser(), *FLAGS, f"--user-data-dir={profile}", *argv],
-        capture_output=True, text=True, timeout=180, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 class Dom(HTMLParser):
@@ -68,7 +77,7 @@ class Dom(HTMLParser):
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``buglab report`` of the seed, the page beside the markdown in a copy of results/."""
     folder = tmp_path_factory.mktemp("report")
-    shutil.copy(ROOT / "results" / f"{SEED}.json", folder / f"{SEED}.json")
+    shutil.copy(RESULTS / f"{SEED}.json", folder / f"{SEED}.json")
     out = folder / "comment" / f"{SEED}.md"
     code = main(["--root", str(ROOT), "report", SEED, "--results", str(folder), "--out", str(out)])
     assert code == 0
@@ -84,7 +93,7 @@ def test_the_rendered_dom_has_every_cell_its_outcome_and_the_trigger(
     assert done.returncode == 0, done.stderr[-2000:]
     dom = Dom()
     dom.feed(done.stdout)
-    result = store.read(ROOT / "results" / f"{SEED}.json")
+    result = store.read(RESULTS / f"{SEED}.json")
     assert len(dom.cells) == len(result.cells) == 72
     assert Counter(td["data-outcome"] for td in dom.cells) == Counter(
         c.outcome.value for c in result.cells

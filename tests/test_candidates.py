@@ -9,7 +9,8 @@ import pytest
 from packaging.tags import Tag
 from packaging.version import Version
 
-from buglab import candidates, index
+from buglab.bisect import candidates
+from buglab.env import index
 from buglab.errors import UsageError
 
 UTC = dt.timezone.utc
@@ -27,9 +28,12 @@ def file(name: str, when: str = "2024-01-01T00:00:00Z", **extra: Any) -> dict[st
 
 def target(day: str | None = None) -> candidates.Target:
     tags = frozenset(
-        [Tag("cp311", "cp311", "manylinux_2_17_x86_64"), Tag("py3", "none", "any"),
-         Tag("cp311", "abi3", "manylinux_2_17_x86_64")]
-    )  # fmt: skip
+        [
+            Tag("cp311", "cp311", "manylinux_2_17_x86_64"),
+            Tag("py3", "none", "any"),
+            Tag("cp311", "abi3", "manylinux_2_17_x86_64"),
+        ]
+    )
     cutoff = dt.datetime.fromisoformat(f"{day}T00:00:00+00:00") if day else None
     return candidates.Target(PY311, tags, cutoff)
 
@@ -159,7 +163,10 @@ def test_days() -> None:
         "2024-02-29",
         "2024-03-01",
     )
-    for text, problem in (("2026-02-11", "has not come yet"), ("2026-2-1", "YYYY-MM-DD"),
-                          ("yesterday", "YYYY-MM-DD")):  # fmt: skip
+    for text, problem in (
+        ("2026-02-11", "has not come yet"),
+        ("2026-2-1", "YYYY-MM-DD"),
+        ("yesterday", "YYYY-MM-DD"),
+    ):
         with pytest.raises(UsageError, match=problem):
             candidates.parse_day("--good", text, today)

@@ -18,8 +18,8 @@ from typing import Any, Union
 
 import pytest
 
-from buglab import workflow
 from buglab.cli import main
+from buglab.lab import workflow
 
 NAME = "demo"
 PREFIX = "buglab: error: "
@@ -1173,7 +1173,7 @@ def test_plan_command_reports_the_same_line(lab: Lab, capsys: pytest.CaptureFixt
 
 def test_post_release_version_label_is_an_exact_pin(tmp_path: Path) -> None:
     """'1.4.post1' is a version, so the list form should pin exactly that release."""
-    from buglab import scenario
+    from buglab.spec import scenario
 
     lab = Lab(tmp_path)
     doc = base()

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from buglab import classify, model
+from buglab import model
+from buglab.lab import classify
 
 SIGNATURE = re.compile(r"AssertionError: Type <class 'object'> is already registered")
 

@@ -12,17 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from buglab import diff, history, model, store
+from buglab import model
 from buglab.cli import main
 from buglab.errors import UsageError
-from tests.conftest import ROOT, SEED, make_repo
+from buglab.lab import store
+from buglab.report import diff, history
+from tests.conftest import RESULTS, ROOT, SEED, make_repo
 
 FIXED = "install=editable,sqlalchemy=2.0,toolchain=latest,warnings=on,coverage=on"
 BROKEN = "install=editable,sqlalchemy=2.1,toolchain=latest,warnings=on,coverage=on"
 
 
 def seed() -> model.MatrixResult:
-    return store.read(ROOT / "results" / f"{SEED}.json")
+    return store.read(RESULTS / f"{SEED}.json")
 
 
 def later(old: model.MatrixResult) -> model.MatrixResult:
@@ -93,8 +95,13 @@ def test_the_command_exits_1_when_anything_changed(
 
 
 def git(repo: Path, *argv: str) -> None:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}  # fmt: skip
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     subprocess.run(["git", "-C", str(repo), *argv], check=True, capture_output=True, env=env)
 
 
@@ -137,12 +144,23 @@ values = { pass = { MODE = "pass" }, bug = { MODE = "bug" } }
 @pytest.mark.slow
 def test_matrix_diff_lists_what_changed_against_the_committed_results(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, "probe", TOML, {"probe.py": PROBE})
-    argv = [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe", "--quiet",
-            "--store", str(repo / "store")]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "buglab",
+        "--root",
+        str(repo),
+        "matrix",
+        "probe",
+        "--quiet",
+        "--store",
+        str(repo / "store"),
+    ]
 
     def run(*more: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*argv, *more], capture_output=True, text=True, timeout=600,
-                              check=False)  # fmt: skip
+        return subprocess.run(
+            [*argv, *more], capture_output=True, text=True, timeout=600, check=False
+        )
 
     first = run("--diff")
     assert first.returncode == 0, first.stderr

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from buglab import export, model, repro, scenario, store
+from buglab import model
 from buglab.cli import main
-from tests.conftest import ROOT, SEED
-
-RESULTS = ROOT / "results"
+from buglab.lab import store
+from buglab.report import export, repro
+from buglab.spec import scenario
+from tests.conftest import RESULTS, ROOT, SEED
 
 
 def cell_id(install: str, coverage: str = "on", sqlalchemy: str = "2.0") -> str:
@@ -50,7 +51,7 @@ def test_the_install_mode_is_the_command_it_says(install: str, command: str | No
         assert 'name = "package"' in generated and "setuptools.build_meta" in generated
     assert '"${PYTHON:-python3.11}" -m venv .venv' in setup
     pins = found.requirements_txt().splitlines()[1:]
-    assert "sqlalchemy==2.0.58" in pins and "coverage==7.17.3" in pins
+    assert "sqlalchemy==2.0.58" in pins and "coverage==7.17.4" in pins
     assert not [p for p in pins if p.split("==")[0] in ("python", "pip", "package")]
     run = found.run_sh()
     assert 'cp -R "$here/project/package" "$here/project/test.py" "$work/"' in run
@@ -65,21 +66,40 @@ def test_the_scripts_are_valid_bash(tmp_path: Path) -> None:
     found = reproduction(cell_id("editable"))
     written = export.write(found, tmp_path / "out")
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
-    assert names == ["README.md", "project/package/__init__.py", "project/pyproject.toml",
-                     "project/test.py", "requirements.txt", "run.sh", "setup.sh"]  # fmt: skip
+    assert names == [
+        "README.md",
+        "project/package/__init__.py",
+        "project/pyproject.toml",
+        "project/test.py",
+        "requirements.txt",
+        "run.sh",
+        "setup.sh",
+    ]
     (tmp_path / "inline.sh").write_text(found.script())
     for script in ("out/setup.sh", "out/run.sh", "inline.sh"):
-        done = subprocess.run(["bash", "-n", str(tmp_path / script)], capture_output=True,
-                              text=True, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["bash", "-n", str(tmp_path / script)], capture_output=True, text=True, check=False
+        )
         assert done.returncode == 0, (script, done.stderr)
     assert os.access(tmp_path / "out" / "run.sh", os.X_OK)
 
 
 def test_a_heredoc_never_ends_early() -> None:
     item = repro.ProjectFile("x.txt", "a\nEOF\nEOF_\nb")
-    found = repro.Reproduction("s", "c", model.Outcome.PASSED, "3.11.7",
-                               model.InstallMode.NOT_INSTALLED, ("x.txt",), (item,), (),
-                               ("true",), (), (), "sig")  # fmt: skip
+    found = repro.Reproduction(
+        "s",
+        "c",
+        model.Outcome.PASSED,
+        "3.11.7",
+        model.InstallMode.NOT_INSTALLED,
+        ("x.txt",),
+        (item,),
+        (),
+        ("true",),
+        (),
+        (),
+        "sig",
+    )
     assert "cat > project/x.txt <<'EOF__'\na\nEOF\nEOF_\nb\nEOF__" in found.script()
 
 
@@ -87,10 +107,12 @@ def test_a_heredoc_never_ends_early() -> None:
     ("argv", "message"),
     [
         (["--cell", "install=editabel"], "no such cell in the results"),
-        (["--cell", cell_id("editable", sqlalchemy="2.1").replace("latest", "2023-12-10")],
-         "has no venv to pin (unavailable: no release of sqlalchemy==2.1.* by 2023-12-10)"),
+        (
+            ["--cell", cell_id("editable", sqlalchemy="2.1").replace("latest", "2023-12-10")],
+            "has no venv to pin (unavailable: no release of sqlalchemy==2.1.* by 2023-12-10)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_cells_that_cannot_be_exported_are_one_line_errors(
     argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -102,8 +124,21 @@ def test_cells_that_cannot_be_exported_are_one_line_errors(
 
 def test_export_never_writes_into_a_folder_with_files(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("mine")
-    assert main(["--root", str(ROOT), "export", SEED, "--cell", cell_id("editable"),
-                 "--to", str(tmp_path)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "--root",
+                str(ROOT),
+                "export",
+                SEED,
+                "--cell",
+                cell_id("editable"),
+                "--to",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
 
 
@@ -132,11 +167,24 @@ def test_an_exported_cell_gives_its_outcome_with_pip_alone(
     assert main(["--root", str(ROOT), "export", SEED, "--cell", cell, "--to", str(folder)]) == 0
     env = {**os.environ, "PYTHON": python311()}
     env.pop("VIRTUAL_ENV", None)
-    setup = subprocess.run([str(folder / "setup.sh")], capture_output=True, text=True, env=env,
-                           timeout=600, check=False)  # fmt: skip
+    setup = subprocess.run(
+        [str(folder / "setup.sh")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
     assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
-    run = subprocess.run([str(folder / "run.sh")], capture_output=True, text=True,
-                         cwd=tmp_path, env=env, timeout=300, check=False)  # fmt: skip
+    run = subprocess.run(
+        [str(folder / "run.sh")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+        check=False,
+    )
     assert run.stdout.rstrip().splitlines()[-1].startswith(verdict), run.stdout[-3000:]
     assert run.returncode == status
     assert ("is already registered" in (folder / "output.log").read_text()) == (coverage == "on")

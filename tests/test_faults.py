@@ -89,8 +89,19 @@ values = {{ {values} }}
 
 def matrix_argv(repo: Path, *args: str) -> list[str]:
     """``buglab matrix probe`` on a throwaway repository, with a venv store inside it."""
-    return [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "probe", "--quiet",
-            "--store", str(repo / "store"), *args]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "buglab",
+        "--root",
+        str(repo),
+        "matrix",
+        "probe",
+        "--quiet",
+        "--store",
+        str(repo / "store"),
+        *args,
+    ]
 
 
 def lab(
@@ -397,8 +408,11 @@ def test_interrupted_build_leaves_every_earlier_outcome(tmp_path: Path) -> None:
 def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:
     sleep = tmp_path / "sleep"
     sleep.write_text("3")  # each run holds its locks for seconds: the two surely overlap
-    toml = scenario_toml(["pass", "bug", "other", "slow"], requirements='["six"]',
-                         env=f'{{ SLEEP_FILE = "{sleep}" }}')  # fmt: skip
+    toml = scenario_toml(
+        ["pass", "bug", "other", "slow"],
+        requirements='["six"]',
+        env=f'{{ SLEEP_FILE = "{sleep}" }}',
+    )
     repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
     argv = matrix_argv(repo)
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -439,7 +453,10 @@ def test_shards_merged_equal_one_full_run(tmp_path: Path) -> None:
     assert len(shards) == 3
     merge = subprocess.run(
         [sys.executable, "-m", "buglab", "--root", str(repo), "merge", *map(str, shards)],
-        capture_output=True, text=True, check=False)  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert merge.returncode == 0, merge.stderr
     merged = [(c["id"], c["outcome"], c["venv"]) for c in results(repo)["cells"]]
     assert lab(repo).returncode == 0

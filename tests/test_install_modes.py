@@ -44,10 +44,24 @@ def test_each_mode_is_importable_from_where_its_install_command_puts_it(tmp_path
     repo = make_repo(tmp_path, "modes", SCENARIO, {"tinypkg/__init__.py": "VALUE = 1\n"})
     store = repo / "store"
     done = subprocess.run(
-        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "modes", "--quiet",
-         "--store", str(store)],
-        capture_output=True, text=True, env=dict(os.environ), timeout=600, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(repo),
+            "matrix",
+            "modes",
+            "--quiet",
+            "--store",
+            str(store),
+        ],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     # setuptools' "Editable installation" banner belongs in the build log, not the terminal
     assert "BuildBackendWarning" not in done.stderr

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from buglab.scenario import discover
+from buglab.spec.scenario import discover
 from tests.conftest import ROOT, SEED
 
 pytestmark = pytest.mark.slow
@@ -176,7 +176,8 @@ def test_virtualenv_backend_reproduces_too(tmp_path: Path) -> None:
 
 def _pair(name: str) -> tuple[str, str]:
     """A cell expected to reproduce and one expected to pass, sharing a venv when possible."""
-    from buglab import model, plan, scenario
+    from buglab import model
+    from buglab.spec import plan, scenario
 
     loaded = scenario.load(ROOT / "scenarios" / name / scenario.SCENARIO_FILE, ROOT)
     cells = plan.expand(loaded)
@@ -198,8 +199,19 @@ def test_every_scenario_reproduces_and_passes_for_real(
     name: str, store: Path, tmp_path: Path
 ) -> None:
     bug, fine = _pair(name)
-    done = lab("matrix", name, "--cell", bug, "--cell", fine, "--store", str(store),
-               "--results", str(tmp_path), "--quiet")  # fmt: skip
+    done = lab(
+        "matrix",
+        name,
+        "--cell",
+        bug,
+        "--cell",
+        fine,
+        "--store",
+        str(store),
+        "--results",
+        str(tmp_path),
+        "--quiet",
+    )
     found = {k: v["outcome"] for k, v in cells(tmp_path, name).items()}
     assert found == {bug: "reproduced", fine: "passed"}, done.stderr
     assert done.returncode == 0
@@ -207,8 +219,12 @@ def test_every_scenario_reproduces_and_passes_for_real(
 
 def test_unavailable_is_remembered_for_a_past_date(store: Path, tmp_path: Path) -> None:
     """A warm run asks nothing of the index, even for cells that could never be built."""
-    select = [*only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=not-installed"),
-              "--store", str(store), "--quiet"]  # fmt: skip
+    select = [
+        *only("sqlalchemy=2.1", "toolchain=2023-12-10", "install=not-installed"),
+        "--store",
+        str(store),
+        "--quiet",
+    ]
     lab("matrix", SEED, *select, "--results", str(tmp_path / "first"))
     blocked = {**os.environ, "BUGLAB_INDEX_URL": "http://127.0.0.1:9/simple"}
     done = lab("matrix", SEED, *select, "--results", str(tmp_path / "second"), env=blocked)

@@ -6,18 +6,20 @@ from pathlib import Path
 
 import pytest
 
-from buglab import model, pivot, store
+from buglab import model
 from buglab.errors import UsageError
-from tests.conftest import ROOT, SEED
+from buglab.lab import store
+from buglab.report import pivot
+from tests.conftest import RESULTS, SEED
 
-RESULTS = sorted((ROOT / "results").glob("*.json"))
+RESULT_FILES = sorted(RESULTS.glob("*.json"))
 
 
 def seed() -> model.MatrixResult:
-    return store.read(ROOT / "results" / f"{SEED}.json")
+    return store.read(RESULTS / f"{SEED}.json")
 
 
-@pytest.mark.parametrize("path", RESULTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", RESULT_FILES, ids=lambda p: p.stem)
 def test_the_default_layout_fits_every_landed_scenario(path: Path) -> None:
     result = store.read(path)
     tables = pivot.build(result, pivot.choose(result))
@@ -27,7 +29,7 @@ def test_the_default_layout_fits_every_landed_scenario(path: Path) -> None:
 
 
 def test_inmemory_sqlite_pool_is_no_longer_seventeen_columns_wide() -> None:
-    result = store.read(ROOT / "results" / "inmemory-sqlite-pool.json")
+    result = store.read(RESULTS / "inmemory-sqlite-pool.json")
     assert len(result.command_axes) == 3  # the stored table puts all 15 combinations across
     layout = pivot.choose(result)
     assert all(t.width <= 8 for t in pivot.build(result, layout))
@@ -45,8 +47,11 @@ def test_rows_and_cols_as_asked_the_rest_split_into_tables() -> None:
     assert layout.tables == ("install", "toolchain", "coverage")
     tables = pivot.build(result, layout)
     assert len(tables) == 3 * 2 * 2
-    assert tables[0].caption == (("install", "editable"), ("toolchain", "2023-12-10"),
-                                 ("coverage", "on"))  # fmt: skip
+    assert tables[0].caption == (
+        ("install", "editable"),
+        ("toolchain", "2023-12-10"),
+        ("coverage", "on"),
+    )
     only_rows = pivot.choose(result, rows=("coverage",))
     assert only_rows.cols == ("install", "sqlalchemy", "toolchain", "warnings")
 
@@ -62,11 +67,13 @@ def test_axes_fixed_by_only_leave_the_table_for_the_caption() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["instal=editable"], "no axis 'instal' in warnings-coverage-editable (did you mean "
-                              "'install'?)"),
+        (
+            ["instal=editable"],
+            "no axis 'instal' in warnings-coverage-editable (did you mean 'install'?)",
+        ),
         (["install=editabel"], "'editabel' is not a value of axis 'install'"),
     ],
-)  # fmt: skip
+)
 def test_only_with_an_unknown_axis_or_value_is_one_line(args: list[str], message: str) -> None:
     with pytest.raises(UsageError) as caught:
         pivot.narrow(seed(), args)

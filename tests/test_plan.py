@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from buglab import backends, model, plan
+from buglab import model
+from buglab.env import backends
 from buglab.errors import UsageError
+from buglab.spec import plan
 
 
 def test_seed_expands_to_72_cells_in_18_venvs(seed: model.Scenario) -> None:
@@ -151,7 +153,7 @@ def test_a_narrower_expectation_overrides_a_broader_one(seed: model.Scenario) ->
 def test_the_longest_work_starts_first(seed: model.Scenario) -> None:
     """Groups by their cells' total last-run seconds, cells within a group likewise; cells never
     timed keep the plan's order."""
-    from buglab.execute import Job, longest_first
+    from buglab.lab.execute import Job, longest_first
 
     groups = [list(g) for g in plan.venv_groups(plan.expand(seed))[:3]]
     timed = {groups[1][0].id: 5.0, groups[1][1].id: 1.0, groups[2][3].id: 3.0}
@@ -163,7 +165,7 @@ def test_the_longest_work_starts_first(seed: model.Scenario) -> None:
 
 
 def test_a_cell_id_that_matches_nothing_says_what_ids_look_like(seed: model.Scenario) -> None:
-    from buglab import workflow
+    from buglab.lab import workflow
 
     with pytest.raises(UsageError) as caught:
         workflow.make_plans([seed], (), None, ("install=editable",))

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from buglab import proc
+from buglab.env import proc
 
 ENV = {"PATH": os.environ.get("PATH", os.defpath)}
 
@@ -21,8 +21,9 @@ def run(
     tmp_path: Path, argv: list[str], timeout: float = 30, cancel: threading.Event | None = None
 ) -> proc.Finished:
     """``proc.run`` in ``tmp_path``, logging to ``tmp_path/log``."""
-    return proc.run(argv, cwd=tmp_path, env=ENV, timeout=timeout, log=tmp_path / "log",
-                    cancel=cancel)  # fmt: skip
+    return proc.run(
+        argv, cwd=tmp_path, env=ENV, timeout=timeout, log=tmp_path / "log", cancel=cancel
+    )
 
 
 def test_exit_status_and_output(tmp_path: Path) -> None:

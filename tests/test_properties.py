@@ -25,8 +25,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from buglab import model, plan, scenario
+from buglab import model
 from buglab.errors import ScenarioError
+from buglab.spec import plan, scenario
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 NOWHERE = Path("/nonexistent/repo")
@@ -400,7 +401,7 @@ SEEDED = textwrap.dedent("""
 PROBE = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from buglab import plan, scenario
+    from buglab.spec import plan, scenario
     root = Path(sys.argv[1])
     s = scenario.load(root / "scenarios" / "seeded" / "scenario.toml", root)
     cells = plan.select(plan.expand(s), plan.Selection.parse(["beta=r,q,p", "alpha=c,b,a"]))

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from buglab import releases, scenario
+from buglab.env import release_check
+from buglab.spec import scenario
 from tests.conftest import FakeIndex, fake_index, make_repo
 
 RELEASES = {
@@ -49,12 +50,24 @@ values = {values}
 
 def run(repo: Path, index_url: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "buglab", "--root", str(repo), "matrix", "typo", "--quiet",
-         "--store", str(repo / "store")],
-        capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "BUGLAB_INDEX_URL": index_url,
-             "BUGLAB_CACHE_DIR": str(repo / "cache")},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "buglab",
+            "--root",
+            str(repo),
+            "matrix",
+            "typo",
+            "--quiet",
+            "--store",
+            str(repo / "store"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "BUGLAB_INDEX_URL": index_url, "BUGLAB_CACHE_DIR": str(repo / "cache")},
+    )
 
 
 @pytest.mark.parametrize(
@@ -105,7 +118,7 @@ def test_a_version_that_never_existed_is_refused_in_one_line(
 def test_an_answer_of_exists_is_remembered_and_never_asked_again(
     tmp_path: Path, index: FakeIndex
 ) -> None:
-    checker = releases.Checker(tmp_path / "cache", index.url)
+    checker = release_check.ReleaseCheck(tmp_path / "cache", index.url)
     text = SCENARIO.format(values='["8.0", "7.4.3"]', requirements="[]")
     repo = make_repo(tmp_path, "typo", text)
 
@@ -113,7 +126,7 @@ def test_an_answer_of_exists_is_remembered_and_never_asked_again(
     checker.check([loaded])
     assert index.asked == ["pytest"]
     checker.check([loaded])
-    releases.Checker(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])
+    release_check.ReleaseCheck(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])
     assert index.asked == ["pytest"], "a confirmed version is never asked about again"
 
 
@@ -121,4 +134,4 @@ def test_an_index_that_cannot_be_asked_stops_nothing(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, "typo", SCENARIO.format(values='["8.0.7"]', requirements="[]"))
 
     loaded = scenario.load(repo / "scenarios" / "typo" / "scenario.toml", repo)
-    releases.Checker(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])
+    release_check.ReleaseCheck(tmp_path / "cache", "http://127.0.0.1:9/simple").check([loaded])

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from buglab import classify, model, render, store
-from buglab.probing import verdict_of
-from buglab.search import Verdict
+from buglab import model
+from buglab.bisect.probing import verdict_of
+from buglab.bisect.search import Verdict
+from buglab.lab import classify, render, store
 
 R, P, F = model.Outcome.REPRODUCED, model.Outcome.PASSED, model.Outcome.FAILED
 
@@ -30,16 +31,24 @@ def test_runs_combine(runs: list[model.Outcome], outcome: model.Outcome, detail:
 
 def flaky_cell(runs: tuple[model.Outcome, ...]) -> model.CellResult:
     outcome, detail = classify.combine(runs)
-    return model.CellResult("mode=x", (("mode", "x"),), (), outcome, None, 1, 0.5, "x.log",
-                            detail, runs=runs)  # fmt: skip
+    return model.CellResult(
+        "mode=x", (("mode", "x"),), (), outcome, None, 1, 0.5, "x.log", detail, runs=runs
+    )
 
 
 def test_a_flaky_cell_shows_its_tally_and_keeps_its_runs(tmp_path: Path) -> None:
     cell = flaky_cell((R, P, R))
     assert render.symbol(cell) == "🎲 2/3"
-    result = model.MatrixResult("probe", "t", ("python", "p.py"), (), ("mode",),
-                                (("mode", ("x",)),), (cell,),
-                                axis_kinds=(("mode", "env"),))  # fmt: skip
+    result = model.MatrixResult(
+        "probe",
+        "t",
+        ("python", "p.py"),
+        (),
+        ("mode",),
+        (("mode", ("x",)),),
+        (cell,),
+        axis_kinds=(("mode", "env"),),
+    )
     text = render.markdown(result)
     assert "🎲 2/3" in text and "flaky: repeated runs disagreed" in text
     store.write(result, tmp_path / "probe.json")

@@ -12,27 +12,51 @@ from pathlib import Path
 
 import pytest
 
-from buglab import comment, html, model, pivot, store, templates
+from buglab import model
 from buglab.cli import main
-from buglab.gather import gather
-from tests.conftest import ROOT, SEED
+from buglab.lab import store
+from buglab.report import comment, html, pivot, templates
+from buglab.report.gather import gather
+from tests.conftest import RESULTS, ROOT, SEED
 
-NAMES = sorted(p.stem for p in (ROOT / "results").glob("*.json"))
+NAMES = sorted(p.stem for p in (RESULTS).glob("*.json"))
 HEADINGS = {
-    "generic": ["### Results", "### Minimal reproduction", "### Output, one cell per outcome",
-                "### Environment", "### Background"],
-    "sqlalchemy": ["### Describe the bug", "### Documentation", "### SQLAlchemy version",
-                   "### DBAPI", "### Database", "### Python version", "### Operating system",
-                   "### To reproduce", "### Error", "### Additional context"],
-    "coverage": ["**Describe the bug**", "**To Reproduce**", "**Expected behavior**",
-                 "**Additional context**"],
-    "pytest": ["#### Description", "#### `pip list`", "#### pytest and operating system",
-               "#### Minimal example"],
-}  # fmt: skip
+    "generic": [
+        "### Results",
+        "### Minimal reproduction",
+        "### Output, one cell per outcome",
+        "### Environment",
+        "### Background",
+    ],
+    "sqlalchemy": [
+        "### Describe the bug",
+        "### Documentation",
+        "### SQLAlchemy version",
+        "### DBAPI",
+        "### Database",
+        "### Python version",
+        "### Operating system",
+        "### To reproduce",
+        "### Error",
+        "### Additional context",
+    ],
+    "coverage": [
+        "**Describe the bug**",
+        "**To Reproduce**",
+        "**Expected behavior**",
+        "**Additional context**",
+    ],
+    "pytest": [
+        "#### Description",
+        "#### `pip list`",
+        "#### pytest and operating system",
+        "#### Minimal example",
+    ],
+}
 
 
 def source(name: str, **kwargs: object) -> comment.Source:
-    return gather(ROOT, name, ROOT / "results", **kwargs)  # type: ignore[arg-type]
+    return gather(ROOT, name, RESULTS, **kwargs)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -105,8 +129,11 @@ def test_a_comment_too_long_is_trimmed_and_says_what_was_left_out() -> None:
     found = source(SEED)
     noisy = "\n".join(f"line {i} " + "x" * 280 for i in range(40))
     cells = tuple(replace(c, excerpt=noisy) for c in found.result.cells)
-    long = replace(found, result=replace(found.result, cells=cells),
-                   description="\n\n".join(["word " * 2000] * 6))  # fmt: skip
+    long = replace(
+        found,
+        result=replace(found.result, cells=cells),
+        description="\n\n".join(["word " * 2000] * 6),
+    )
     text = templates.render(long)
     assert templates.size(text) <= templates.LIMIT
     assert "To stay within GitHub's comment limit:" in text
@@ -117,13 +144,22 @@ def test_a_huge_matrix_still_fits() -> None:
     """6,000 cells, most contradicting their expectation (long table cells): tables are cut."""
     rows, cols = tuple(str(i) for i in range(150)), tuple(str(i) for i in range(40))
     cells = tuple(
-        model.CellResult(f"a={a},b={b}", (("a", a), ("b", b)), (("python", "3.11.7"),),
-                         model.Outcome.REPRODUCED if a == b else model.Outcome.PASSED,
-                         model.Outcome.REPRODUCED, 1, 0.1, f"logs/x/a={a},b={b}.log")
-        for a in rows for b in cols
-    )  # fmt: skip
-    result = model.MatrixResult("huge", "Huge", ("run",), ("a",), ("b",),
-                                (("a", rows), ("b", cols)), cells)  # fmt: skip
+        model.CellResult(
+            f"a={a},b={b}",
+            (("a", a), ("b", b)),
+            (("python", "3.11.7"),),
+            model.Outcome.REPRODUCED if a == b else model.Outcome.PASSED,
+            model.Outcome.REPRODUCED,
+            1,
+            0.1,
+            f"logs/x/a={a},b={b}.log",
+        )
+        for a in rows
+        for b in cols
+    )
+    result = model.MatrixResult(
+        "huge", "Huge", ("run",), ("a",), ("b",), (("a", rows), ("b", cols)), cells
+    )
     huge = comment.Source(result, (), "", (), "sig", pivot.Layout(("a",), ("b",)))
     text = templates.render(huge)
     assert templates.size(text) <= templates.LIMIT
@@ -183,7 +219,7 @@ def test_the_seed_page_outlines_exactly_the_cells_of_its_trigger() -> None:
 
 
 def test_tidy_shortens_machine_paths_only() -> None:
-    from buglab.evidence import tidy
+    from buglab.report.evidence import tidy
 
     text = (
         "../../../..<venv>/lib/python3.9/site-packages/x.py:1\n"
@@ -217,7 +253,7 @@ def test_the_command_writes_the_comment_and_the_page_beside_it(
 ) -> None:
     results = tmp_path / "results"
     results.mkdir()
-    (results / f"{SEED}.json").write_bytes((ROOT / "results" / f"{SEED}.json").read_bytes())
+    (results / f"{SEED}.json").write_bytes((RESULTS / f"{SEED}.json").read_bytes())
     argv = ["--root", str(ROOT), "report", SEED, "--results", str(results)]
     assert main([*argv, "--template", "pytest"]) == 0
     captured = capsys.readouterr()
@@ -252,17 +288,9 @@ def test_bad_input_is_one_line_and_exit_2(
     assert message in captured.err and captured.err.count("\n") == 1 and captured.out == ""
 
 
-def test_the_parser_names_every_template() -> None:
-    """The parser lists the forms without importing the report engine; the two must agree."""
-    from buglab import templates
-    from buglab.cli.report import TEMPLATES
-
-    assert tuple(TEMPLATES) == tuple(templates.TEMPLATES)
-
-
 def test_a_package_missing_from_some_venvs_is_not_said_to_be_everywhere() -> None:
     """The project is in the editable and non-editable venvs only: never 'every venv has it'."""
-    from buglab import facts
+    from buglab.report import facts
 
     found = dict(facts.versions(source(SEED).result).same)
     assert found["package"] == "0 (only in the venvs that have it)"

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from buglab import model, plan, render, store, workflow
+from buglab import model
 from buglab.errors import ResultsError
+from buglab.lab import render, store, workflow
+from buglab.spec import plan
 
 
 def fake_result(
@@ -28,9 +30,16 @@ def fake_result(
             else (("python", "3.11.7"), ("pytest", "8.0.0"), ("sqlalchemy", "2.0.1"))
         )
         done[(cell.scenario, cell.id)] = model.CellResult(
-            cell.id, cell.labels, resolved, outcome, cell.expected, 0, 1.0, f"logs/{cell.id}",
+            cell.id,
+            cell.labels,
+            resolved,
+            outcome,
+            cell.expected,
+            0,
+            1.0,
+            f"logs/{cell.id}",
             fingerprint=f"fp-{cell.id}",
-        )  # fmt: skip
+        )
     meta = {"buglab": "test", "started": started}
     return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, meta)
 
@@ -171,8 +180,9 @@ def test_summary_says_when_nothing_was_expected(seed: model.Scenario) -> None:
     bare = replace(seed, expects=())
     result = fake_result(bare)
     assert render.summary(result).endswith("; no expectations recorded.")
-    half = replace(result, cells=(replace(result.cells[0], expected=model.Outcome.PASSED),
-                                  *result.cells[1:]))  # fmt: skip
+    half = replace(
+        result, cells=(replace(result.cells[0], expected=model.Outcome.PASSED), *result.cells[1:])
+    )
     assert render.summary(half).endswith("; 1 as expected, 71 with no expectation recorded.")
 
 
@@ -181,8 +191,9 @@ def test_timings_alone_are_not_a_change(seed: model.Scenario) -> None:
     again = fake_result(seed, started="2026-11-23T09:00:00Z")
     again = replace(again, cells=tuple(replace(c, seconds=c.seconds + 1) for c in again.cells))
     assert store.same_measurements(first, again)
-    moved = replace(again, cells=(replace(again.cells[0], outcome=model.Outcome.FAILED),
-                                  *again.cells[1:]))  # fmt: skip
+    moved = replace(
+        again, cells=(replace(again.cells[0], outcome=model.Outcome.FAILED), *again.cells[1:])
+    )
     assert not store.same_measurements(first, moved)
 
 
@@ -191,12 +202,22 @@ def test_terminal_table_is_a_grid_or_a_list_when_too_wide(seed: model.Scenario) 
     grid = render.terminal(result)
     assert len(grid.columns) == 3 + 1 + 4 and grid.row_count == 18
     wide = model.MatrixResult(
-        result.scenario, result.title, result.command, ("install",),
-        ("sqlalchemy", "toolchain", "warnings", "coverage"), result.axis_labels, result.cells,
+        result.scenario,
+        result.title,
+        result.command,
+        ("install",),
+        ("sqlalchemy", "toolchain", "warnings", "coverage"),
+        result.axis_labels,
+        result.cells,
         result.meta,
-    )  # fmt: skip
+    )
     listed = render.terminal(wide)
     assert [c.header for c in listed.columns] == [
-        "install", "sqlalchemy", "toolchain", "warnings", "coverage", "outcome"
-    ]  # fmt: skip
+        "install",
+        "sqlalchemy",
+        "toolchain",
+        "warnings",
+        "coverage",
+        "outcome",
+    ]
     assert listed.row_count == 72

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buglab.search import (
+from buglab.bisect.search import (
     Found,
     Inconsistent,
     NoContrast,
@@ -154,8 +154,9 @@ def flaky_on_second_probe(text: str, flips_at: int) -> Callable[[int], Verdict]:
 def test_a_side_that_changes_its_answer_on_confirmation_names_no_culprit() -> None:
     _, answer = run(10, flaky_on_second_probe("ggggggbbbb", 6), oldest=G)
     assert isinstance(answer, Inconsistent)
-    assert [(f.before.index, f.before.verdict, f.after.index, f.after.verdict)
-            for f in answer.flips] == [(5, G, 6, B), (6, B, 6, G), (6, G, 9, B)]  # fmt: skip
+    assert [
+        (f.before.index, f.before.verdict, f.after.index, f.after.verdict) for f in answer.flips
+    ] == [(5, G, 6, B), (6, B, 6, G), (6, G, 9, B)]
 
 
 def test_last_good_that_reproduces_on_confirmation_names_no_culprit() -> None:

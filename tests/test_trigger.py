@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from buglab import model, store, trigger
-from tests.conftest import ROOT, SEED
+from buglab import model
+from buglab.lab import store
+from buglab.report import trigger
+from tests.conftest import RESULTS, SEED
 
 Outcome = model.Outcome
 NEUTRAL = (
@@ -111,7 +113,7 @@ def test_the_seed_per_toolchain_date() -> None:
     """The committed seed results: the table in results/warnings-coverage-editable.md shows the
     bug on 2023-12-10 only where the project is installed (editable or not), with both flags;
     on latest also not installed, but never with SQLAlchemy 2.1."""
-    result = store.read(ROOT / "results" / f"{SEED}.json")
+    result = store.read(RESULTS / f"{SEED}.json")
     finding = trigger.find(result)
     assert not finding.overall.exact and finding.differs_by_date
     old, latest = finding.shown
@@ -133,8 +135,16 @@ def test_one_trigger_for_all_dates_when_it_holds_on_every_date() -> None:
         cell(Outcome.REPRODUCED, day="new", a="1", b="y", c="on"),
         cell(Outcome.PASSED, day="new", a="1", b="y", c="off"),
     ]
-    result = model.MatrixResult("s", "t", ("x",), ("day",), ("a", "b", "c"), dated, tuple(cells),
-                                axis_kinds=(("day", "date"),))  # fmt: skip
+    result = model.MatrixResult(
+        "s",
+        "t",
+        ("x",),
+        ("day",),
+        ("a", "b", "c"),
+        dated,
+        tuple(cells),
+        axis_kinds=(("day", "date"),),
+    )
     finding = trigger.find(result)
     assert finding.overall.exact and not finding.differs_by_date
     assert [str(t.condition) for t in finding.shown] == ["c = on"]
@@ -255,7 +265,7 @@ def test_the_search_for_exceptions_turns_greedy_when_too_large(
 
 
 def test_every_landed_scenario_has_a_trigger_statement() -> None:
-    for path in sorted((ROOT / "results").glob("*.json")):
+    for path in sorted((RESULTS).glob("*.json")):
         result = store.read(Path(path))
         for found in trigger.find(result).shown:
             assert found.sentence()

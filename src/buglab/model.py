@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Union
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 
 class Outcome(str, enum.Enum):
     """How one cell ended; the only words the table uses."""
@@ -170,6 +173,21 @@ class Scenario:
 
     def axis(self, name: str) -> Axis:
         return next(a for a in self.axes if a.name == name)
+
+    @property
+    def shown_packages(self) -> tuple[str, ...]:
+        """The packages a reader wants versions of: those the scenario names, and the project
+        itself (shown only where it is installed); canonical names, first mention first."""
+        names = [*self.requirements, *self.show]
+        if self.project.name:
+            names.append(self.project.name)
+        for axis in self.axes:
+            for value in axis.values:
+                if isinstance(value.payload, Version):
+                    names.append(value.payload.package)
+                elif isinstance(value.payload, Requirements):
+                    names.extend(value.payload.requirements)
+        return tuple(dict.fromkeys(str(canonicalize_name(Requirement(n).name)) for n in names))
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         command = next(c for c in COMMANDS if c.name == args.command)
-        return command.run(args, Context(args.root, out, err, dict(os.environ)))
+        return command(args, Context(args.root, out, err, dict(os.environ)))
     except BuglabError as exc:
         print(f"buglab: error: {exc}", file=sys.stderr)
         return 2

@@ -1,17 +1,22 @@
-"""What every subcommand shares: its shape, the context it runs in, common options."""
+"""What every subcommand shares: its shape and the context it runs in.
+
+A subcommand is its options class (fields declared once with :mod:`buglab.option`) and a
+function that takes the options the command line gave; the parser is derived from the class.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 
 from buglab.errors import UsageError
+from buglab.option import add_arguments, from_arguments
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,13 +35,25 @@ class Context:
     def root(self) -> Path:
         return (self.given_root or find_root(Path.cwd())).resolve()
 
+    def say(self, text: str) -> None:
+        """One line on stderr, never wrapped at the console's width (logs are read later)."""
+        self.err.print(text, soft_wrap=True, highlight=False)
+
 
 @dataclass(frozen=True)
 class Command:
     name: str
     help: str
-    arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, Context], int]
+    options: type  # a dataclass whose fields declare the command's options
+    run: Callable[[Any, Context], int]
+
+    def arguments(self, parser: argparse.ArgumentParser) -> None:
+        add_arguments(parser, self.options)
+
+    def __call__(self, args: argparse.Namespace, ctx: Context) -> int:
+        fields = {f.name for f in dataclasses.fields(self.options)}
+        given = {"root": ctx.root} if "root" in fields else {}
+        return self.run(from_arguments(self.options, args, **given), ctx)
 
 
 def find_root(start: Path) -> Path:
@@ -44,42 +61,3 @@ def find_root(start: Path) -> Path:
         if (folder / "scenarios").is_dir():
             return folder
     raise UsageError(f"no scenarios/ folder in {start} or above; use --root")
-
-
-def add_only(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--only",
-        action="append",
-        default=[],
-        metavar="AXIS=VALUE",
-        help="keep cells with this value (repeat; a,b for either)",
-    )
-
-
-def add_store(parser: argparse.ArgumentParser) -> None:
-    """Where venvs and results live, and how venvs are built."""
-    parser.add_argument(
-        "--backend",
-        choices=["uv", "virtualenv"],
-        help="how venvs are built (default: uv when installed)",
-    )
-    parser.add_argument("--offline", action="store_true", help="install from the cache only")
-    parser.add_argument("--results", type=Path, help="results folder (default: ROOT/results)")
-    parser.add_argument("--store", type=Path, help="venv store (default: ROOT/.buglab)")
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=os.cpu_count() or 1,
-        help="processes at once (default: the CPU count)",
-    )
-
-
-def add_repeat(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        metavar="N",
-        help="run each cell N times; runs that disagree make it flaky",
-    )

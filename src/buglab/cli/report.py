@@ -2,106 +2,77 @@
 
 from __future__ import annotations
 
-import argparse
 import os
-from pathlib import Path
 
-from buglab.cli.base import Command, Context, add_only
+from buglab.cli.base import Command, Context
+from buglab.files import write_atomic
+from buglab.lab import store
+from buglab.report import (
+    DiffOptions,
+    ExportOptions,
+    ReportOptions,
+    diff,
+    export,
+    gather,
+    html,
+    templates,
+)
+from buglab.spec import load_scenarios
 
-#: the forms ``--template`` fills (buglab.templates.TEMPLATES; named here so that the parser
-#: does not import the report engine for every other subcommand)
-TEMPLATES = ("generic", "sqlalchemy", "coverage", "pytest")
 
-
-def _results_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--results", type=Path, help="results folder (default: ROOT/results)")
-
-
-def _report_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="the scenario whose stored results to report")
-    parser.add_argument("--rows", metavar="AXES", help="axes down the table, a,b")
-    parser.add_argument("--cols", metavar="AXES", help="axes across the table, a,b")
-    add_only(parser)
-    parser.add_argument("--template", choices=TEMPLATES, default="generic",
-                        help="the bug-report form to fill (default: generic)")  # fmt: skip
-    parser.add_argument("--out", type=Path, help="write the comment here (default: stdout)")
-    parser.add_argument(
-        "--html", type=Path, help="the page (default: beside --out, else results/NAME.html)"
+def _report(options: ReportOptions, ctx: Context) -> int:
+    results = options.results_dir
+    source = gather(
+        options.root, options.scenario, results, options.only, options.rows, options.cols
     )
-    _results_option(parser)
-
-
-def _report(args: argparse.Namespace, ctx: Context) -> int:
-    from buglab import html, store, templates
-    from buglab.gather import gather
-
-    results = store.results_folder(ctx.root, args.results)
-    source = gather(ctx.root, args.scenario, results, tuple(args.only), args.rows, args.cols)
-    text = templates.render(source, args.template)
-    if args.out is not None:
-        store.write_atomic(args.out, text)
+    text = templates.render(source, options.template)
+    if options.out is not None:
+        write_atomic(options.out, text)
     else:
         print(text, end="")
-    page = args.html or (
-        args.out.with_suffix(".html") if args.out else results / f"{args.scenario}.html"
+    page = options.html or (
+        options.out.with_suffix(".html") if options.out else results / f"{options.scenario}.html"
     )
     logs = os.path.relpath(results.resolve(), page.resolve().parent)
-    store.write_atomic(page, html.page(source, "" if logs == "." else f"{logs}/"))
-    where = f" -> {args.out}" if args.out else ""
-    ctx.err.print(
-        f"{args.scenario}: comment of {templates.size(text):,} characters (GitHub's limit: "
-        f"{templates.LIMIT:,}){where}; page -> {page}",
-        highlight=False,
-        soft_wrap=True,
+    write_atomic(page, html.page(source, "" if logs == "." else f"{logs}/"))
+    where = f" -> {options.out}" if options.out else ""
+    ctx.say(
+        f"{options.scenario}: comment of {templates.size(text):,} characters (GitHub's limit: "
+        f"{templates.LIMIT:,}){where}; page -> {page}"
     )
     return 0
 
 
-def _export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario")
-    parser.add_argument("--cell", required=True, metavar="ID", help="the cell to export")
-    parser.add_argument(
-        "--to", type=Path, metavar="DIR", help="the folder (default: exports/SCENARIO/ID)"
-    )
-    _results_option(parser)
-
-
-def _export(args: argparse.Namespace, ctx: Context) -> int:
-    from buglab import export, store, workflow
-
-    (scenario,) = workflow.load_scenarios(ctx.root, (args.scenario,))
-    results = store.results_folder(ctx.root, args.results)
-    result = store.read(results / f"{args.scenario}.json")
-    reproduction = export.reproduction(scenario, result, args.cell)
-    folder = args.to or export.default_folder(args.scenario, args.cell)
+def _export(options: ExportOptions, ctx: Context) -> int:
+    (scenario,) = load_scenarios(options.root, (options.scenario,))
+    result = store.read(options.results_dir / f"{options.scenario}.json")
+    reproduction = export.reproduction(scenario, result, options.cell)
+    folder = options.to or export.default_folder(options.scenario, options.cell)
     export.write(reproduction, folder)
-    ctx.err.print(
-        f"{args.scenario}: cell {args.cell} ({reproduction.outcome.value}) -> {folder}; "
-        f"run {folder}/setup.sh, then {folder}/run.sh",
-        highlight=False,
-        soft_wrap=True,
+    ctx.say(
+        f"{options.scenario}: cell {options.cell} ({reproduction.outcome.value}) -> {folder}; "
+        f"run {folder}/setup.sh, then {folder}/run.sh"
     )
     return 0
 
 
-def _diff_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("old", type=Path, help="the earlier results file")
-    parser.add_argument("new", type=Path, help="the later results file")
-
-
-def _diff(args: argparse.Namespace, ctx: Context) -> int:
-    from buglab import diff, store
-
-    comparison = diff.compare(store.read(args.old), store.read(args.new))
+def _diff(options: DiffOptions, ctx: Context) -> int:
+    comparison = diff.compare(store.read(options.old), store.read(options.new))
     print(diff.markdown(comparison), end="")
     return 1 if comparison.any else 0
 
 
 REPORT_COMMANDS = (
-    Command("report", "an issue comment (and an HTML page) from stored results",
-            _report_arguments, _report),
-    Command("export", "one cell as a folder that reproduces it without buglab",
-            _export_arguments, _export),
-    Command("diff", "the cells whose outcome changed between two results files (exit 1 if any)",
-            _diff_arguments, _diff),
-)  # fmt: skip
+    Command(
+        "report", "an issue comment (and an HTML page) from stored results", ReportOptions, _report
+    ),
+    Command(
+        "export", "one cell as a folder that reproduces it without buglab", ExportOptions, _export
+    ),
+    Command(
+        "diff",
+        "the cells whose outcome changed between two results files (exit 1 if any)",
+        DiffOptions,
+        _diff,
+    ),
+)

@@ -1,0 +1,12 @@
+"""bisect: since which release or day a cell behaves differently - the pure search, the
+candidates, probing through the lab, and the answer.
+
+Other wings import what is named here, never a module of this wing directly.
+"""
+
+from buglab.bisect import answer
+from buglab.bisect.options import BisectOptions
+from buglab.bisect.search import Found
+from buglab.bisect.workflow import results_path, run_bisect
+
+__all__ = ["BisectOptions", "Found", "answer", "results_path", "run_bisect"]

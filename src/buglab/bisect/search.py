@@ -1,0 +1,242 @@
+"""The bisection itself: a pure state machine over ordered candidates. No disk, no processes.
+
+Candidates are indices ``0 .. size-1``, oldest first. Each probe gives a :class:`Verdict`;
+``skip`` (an outcome that is neither ``reproduced`` nor ``passed``) is never blamed, like
+``git bisect skip``. The state is a frozen value: ``next()`` names the candidate to probe,
+``record()`` returns the state after its verdict. Because nothing is mutated, a driver can ask
+what it would probe after either verdict (to prepare both) before the probe has finished.
+
+Phases, in order: both ends; binary search between the last "old" and first "new" verdicts;
+then the two sides of the boundary once more, to confirm them.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Union
+
+
+class Verdict(str, enum.Enum):
+    GOOD = "good"
+    BAD = "bad"
+    SKIP = "skip"
+
+    @property
+    def opposite(self) -> Verdict:
+        return {Verdict.GOOD: Verdict.BAD, Verdict.BAD: Verdict.GOOD}[self]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Phase(str, enum.Enum):
+    END = "end"
+    SEARCH = "search"
+    CONFIRM = "confirm"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Observation:
+    index: int
+    verdict: Verdict
+    phase: Phase
+
+
+@dataclass(frozen=True)
+class Found:
+    """The boundary: ``last_old`` still behaves like the oldest end, ``first_new`` like the newest.
+
+    ``gap`` holds the skipped candidates between them: the change happened at one of them or at
+    ``first_new``. ``unconfirmed`` names boundary sides whose second run could not be judged.
+    """
+
+    last_old: int
+    first_new: int
+    looking_for: Verdict  # BAD: a regression (first bad); GOOD: a fix (first good)
+    gap: tuple[int, ...] = ()
+    unconfirmed: tuple[int, ...] = ()
+
+    @property
+    def exact(self) -> bool:
+        return not self.gap
+
+
+@dataclass(frozen=True)
+class WrongEnd:
+    """An end the user named is not what they called it: no boundary can be claimed."""
+
+    index: int
+    called: Verdict
+    got: Verdict
+
+
+@dataclass(frozen=True)
+class WrongEnds:
+    ends: tuple[WrongEnd, ...]
+
+
+@dataclass(frozen=True)
+class NoContrast:
+    """Without ``--good``/``--bad``, the ends did not give one good and one bad verdict."""
+
+    oldest: Verdict
+    newest: Verdict
+
+
+@dataclass(frozen=True)
+class Flip:
+    before: Observation
+    after: Observation
+
+
+@dataclass(frozen=True)
+class Inconsistent:
+    """The verdicts do not split into one old block and one new block (or a candidate gave two
+    different verdicts): no single culprit."""
+
+    flips: tuple[Flip, ...]
+
+
+Answer = Union[Found, WrongEnds, NoContrast, Inconsistent]
+
+
+@dataclass(frozen=True)
+class Search:
+    size: int
+    oldest: Verdict | None = None  # what the user called the oldest candidate; None: find out
+    observations: tuple[Observation, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("a search needs at least one candidate")
+        if self.oldest is Verdict.SKIP:
+            raise ValueError("the oldest end is called good or bad, never skip")
+
+    # -- what has been seen ------------------------------------------------------------------
+
+    def _seen(self, phase: Phase) -> tuple[Observation, ...]:
+        return tuple(o for o in self.observations if o.phase is phase)
+
+    def _end(self, index: int) -> Verdict | None:
+        return next((o.verdict for o in self._seen(Phase.END) if o.index == index), None)
+
+    @property
+    def ends_done(self) -> bool:
+        return self._end(0) is not None and self._end(self.size - 1) is not None
+
+    @property
+    def old_verdict(self) -> Verdict | None:
+        """The verdict of the old block, once the ends allow a search at all."""
+        if not self.ends_done or self.size < 2:
+            return None
+        first, last = self._end(0), self._end(self.size - 1)
+        if Verdict.SKIP in (first, last) or first is last:
+            return None
+        if self.oldest is not None and first is not self.oldest:
+            return None
+        return first
+
+    def bounds(self) -> tuple[int, int]:
+        """(last candidate with the old verdict, first with the new one), searched so far."""
+        old = self.old_verdict
+        assert old is not None
+        lo, hi = 0, self.size - 1
+        for o in self._seen(Phase.SEARCH):
+            if o.verdict is old:
+                lo = max(lo, o.index)
+            elif o.verdict is old.opposite:
+                hi = min(hi, o.index)
+        return lo, hi
+
+    def _skipped(self) -> set[int]:
+        return {o.index for o in self._seen(Phase.SEARCH) if o.verdict is Verdict.SKIP}
+
+    # -- what to do next ---------------------------------------------------------------------
+
+    def next(self) -> int | None:
+        """The candidate to probe now, or None when the search is over."""
+        for index in (0, self.size - 1):
+            if self._end(index) is None:
+                return index
+        if self.old_verdict is None:
+            return None
+        lo, hi = self.bounds()
+        tried = {o.index for o in self._seen(Phase.SEARCH)}
+        untested = [i for i in range(lo + 1, hi) if i not in tried]
+        if untested:
+            middle = (lo + hi) / 2
+            return min(untested, key=lambda i: (abs(i - middle), i))
+        confirmed = {o.index for o in self._seen(Phase.CONFIRM)}
+        return next((i for i in (lo, hi) if i not in confirmed), None)
+
+    def phase(self) -> Phase:
+        if not self.ends_done:
+            return Phase.END
+        lo, hi = self.bounds()
+        tried = {o.index for o in self._seen(Phase.SEARCH)}
+        return Phase.SEARCH if any(i not in tried for i in range(lo + 1, hi)) else Phase.CONFIRM
+
+    def record(self, index: int, verdict: Verdict) -> Search:
+        if index != self.next():
+            raise ValueError(f"candidate {index} was not the one to probe ({self.next()})")
+        observation = Observation(index, verdict, self.phase())
+        return Search(self.size, self.oldest, (*self.observations, observation))
+
+    # -- the answer --------------------------------------------------------------------------
+
+    def answer(self) -> Answer:
+        if self.next() is not None:
+            raise ValueError("the search is not over")
+        first, last = self._end(0), self._end(self.size - 1)
+        assert first is not None and last is not None
+        if self.oldest is not None:
+            wrong = [
+                WrongEnd(index, called, got)
+                for index, called, got in (
+                    (0, self.oldest, first),
+                    (self.size - 1, self.oldest.opposite, last),
+                )
+                if got is not called
+            ]
+            if wrong and self.size > 1:
+                return WrongEnds(tuple(wrong))
+        old = self.old_verdict
+        if old is None:
+            return NoContrast(first, last)
+        flips = find_flips(self.observations)
+        if len(flips) > 1 or any(f.before.index == f.after.index for f in flips):
+            return Inconsistent(flips)
+        lo, hi = self.bounds()
+        unconfirmed = tuple(o.index for o in self._seen(Phase.CONFIRM) if o.verdict is Verdict.SKIP)
+        gap = tuple(sorted(i for i in self._skipped() if lo < i < hi))
+        return Found(lo, hi, old.opposite, gap, unconfirmed)
+
+
+def find_flips(observations: Sequence[Observation]) -> tuple[Flip, ...]:
+    """Where the verdict changes, walking candidates oldest first (each one's verdicts in the
+    order they were seen); skips are left out. One good/bad split has exactly one flip."""
+    judged = [o for o in observations if o.verdict is not Verdict.SKIP]
+    walk = sorted(judged, key=lambda o: o.index)  # stable: a candidate's verdicts keep order
+    return tuple(Flip(a, b) for a, b in zip(walk, walk[1:]) if a.verdict is not b.verdict)
+
+
+def run(
+    size: int, probe: Callable[[int], Verdict], oldest: Verdict | None = None
+) -> tuple[Search, Answer]:
+    """The whole search against ``probe``: what a driver does, without the printing."""
+    state = Search(size, oldest)
+    while (index := state.next()) is not None:
+        state = state.record(index, probe(index))
+    return state, state.answer()
+
+
+def probe_budget(size: int) -> int:
+    """Most probes the ends and the search take on a monotone oracle with no skips (the two
+    confirmations come on top, and reuse what was built)."""
+    return math.ceil(math.log2(size)) + 2 if size > 1 else 1

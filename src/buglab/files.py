@@ -1,0 +1,51 @@
+"""Files that are never half-written, and locks that say what they wait for.
+
+Every file the lab keeps (results, manifests, answers) is written to a temporary name, flushed
+to disk and renamed into place, so a reader, or a run that is killed, never sees half a file.
+A lock held by another run is waited for after one line saying so.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+Say = Callable[[str], None]
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+def wait_for(lock: FileLock, what: str, say: Say) -> None:
+    """Take ``lock``; if another run holds it, say what we wait for first."""
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        say(f"waiting for {what} (held by another buglab run)")
+        lock.acquire()
+
+
+@contextmanager
+def held(lock: FileLock, what: str, say: Say) -> Iterator[None]:
+    """``lock`` for the length of a ``with`` block, saying so if another process holds it."""
+    wait_for(lock, what, say)
+    try:
+        yield
+    finally:
+        lock.release()
