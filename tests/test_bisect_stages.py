@@ -205,7 +205,7 @@ def test_command_line_reads_back_as_the_same_options() -> None:
         day="2026-02-03",
         hold=("pytest==9.0.2",),
     )
-    argv = bisection.command_line(given)
+    argv = bisection.bisect_command(given)
     assert argv[:4] == ("python", "-m", "buglab", "bisect")
     args = _parser().parse_args(argv[3:])
     read = from_arguments(BisectOptions, args, root=ROOT, today=TODAY)
@@ -291,7 +291,7 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
         "second run (both sides)"
     ) in out
     assert "venvs: 4 built, 2 reused; 6 probes of 5 candidates in 9.0 s" in out
-    data = json.loads(json.dumps(answer.to_json(b)))
+    data = json.loads(json.dumps(answer.answer_json(b)))
     assert data["answer"] == {
         "kind": "boundary",
         "last_before": "2.0.58",
@@ -301,7 +301,7 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
     }
     assert data["venvs"] == {"built": 4, "reused": 2}
     assert [p["phase"] for p in data["probes"]].count("confirm") == 2
-    text = answer.markdown(b)
+    text = answer.paragraph(b)
     assert text.startswith(
         "**First good release: sqlalchemy==2.1.0.** sqlalchemy==2.0.58 "
         "reproduced and sqlalchemy==2.1.0 passed, both confirmed"
@@ -315,7 +315,7 @@ def test_asking_again_rewrites_nothing_unless_the_answer_changed(
     labels = ("2.0.56", "2.0.57", "2.0.58", "2.1.0", "2.1.1")
     first = bisected(s, labels, "bbbgg", Verdict.BAD)
     path = tmp_path / "bisect.json"
-    bisection.write(first, path)
+    bisection.write_answer(first, path)
     stored = [path.read_bytes(), path.with_suffix(".md").read_bytes()]
     again = replace(
         first,
@@ -323,10 +323,10 @@ def test_asking_again_rewrites_nothing_unless_the_answer_changed(
         seconds=3.0,
         probes=tuple(replace(p, seconds=p.seconds + 1, built=False) for p in first.probes),
     )
-    bisection.write(again, path)
+    bisection.write_answer(again, path)
     assert [path.read_bytes(), path.with_suffix(".md").read_bytes()] == stored
     moved = bisected(s, labels, "bbggg", Verdict.BAD)
-    bisection.write(moved, path)
+    bisection.write_answer(moved, path)
     assert json.loads(path.read_text())["answer"]["boundary"] == "2.0.58"
     assert path.with_suffix(".md").read_bytes() != stored[1]
 
@@ -353,7 +353,7 @@ def test_a_good_end_that_fails_is_said_in_one_line(seed: model.Scenario) -> None
         "exit 1: ImportError: cannot import name 'x'"
     )
     assert [p.candidate for p in b.probes] == ["1.3.24", "1.4.1"]
-    assert answer.to_json(b)["answer"]["kind"] == "wrong-end"
+    assert answer.answer_json(b)["answer"]["kind"] == "wrong-end"
 
 
 def test_ends_without_contrast_say_what_each_gave(seed: model.Scenario) -> None:
@@ -378,7 +378,7 @@ def test_a_date_answer_names_the_day_and_what_changed(seed: model.Scenario) -> N
     assert "changed between 2026-02-02 and 2026-02-03: coverage 7.13.2 → 7.13.3" in out
     assert "culprit: coverage 7.13.2 → 7.13.3 (the only package that changed)" in out
     assert "Only one package changed between those days: coverage 7.13.2 → 7.13.3." in (
-        answer.markdown(b)
+        answer.paragraph(b)
     )
 
 
@@ -391,7 +391,7 @@ def test_diff_names_packages_that_came_and_went() -> None:
 
 def test_results_go_next_to_the_scenario(seed: model.Scenario, tmp_path: Path) -> None:
     s = subject(seed, package="sqlalchemy", only=FIXED)
-    path = bisection.results_path(options(results=tmp_path), s)
+    path = bisection.answer_path(options(results=tmp_path), s)
     assert path == tmp_path / SEED / f"bisect-sqlalchemy-{s.cell_name}.json"
 
 
@@ -449,5 +449,5 @@ def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario
         "sqlalchemy==2.0.2 passed → sqlalchemy==2.0.3 reproduced; sqlalchemy==2.0.3 reproduced "
         "→ sqlalchemy==2.0.3 passed; sqlalchemy==2.0.3 passed → sqlalchemy==2.0.5 reproduced"
     )
-    assert answer.to_json(b)["answer"]["kind"] == "inconsistent"
-    assert answer.markdown(b).startswith("**No single culprit: the outcomes do not split")
+    assert answer.answer_json(b)["answer"]["kind"] == "inconsistent"
+    assert answer.paragraph(b).startswith("**No single culprit: the outcomes do not split")

@@ -49,7 +49,7 @@ def test_only_the_cells_whose_outcome_changed_with_their_versions() -> None:
     assert [c.id for c in comparison.changed] == [FIXED, BROKEN]
     assert comparison.changed[0].versions == (("sqlalchemy", "2.0.58", "2.0.59"),)
     assert comparison.compared == len(old.cells) and not comparison.added
-    text = diff.markdown(comparison)
+    text = diff.changes_markdown(comparison)
     assert "2 of 72 cells changed outcome" in text
     assert f"| {FIXED} | 🐛 reproduced | ✅ passed | sqlalchemy 2.0.58 → 2.0.59 |" in text
     assert f"| {BROKEN} | ✅ passed | 🐛 reproduced | sqlalchemy 2.1.9 → 2.1.10 |" in text
@@ -59,7 +59,7 @@ def test_the_same_results_differ_in_nothing() -> None:
     old = seed()
     comparison = diff.compare(old, old)
     assert not comparison.any
-    assert "0 of 72 cells changed outcome." in diff.markdown(comparison)
+    assert "0 of 72 cells changed outcome." in diff.changes_markdown(comparison)
 
 
 def test_cells_new_and_gone_are_listed_apart() -> None:
@@ -67,7 +67,7 @@ def test_cells_new_and_gone_are_listed_apart() -> None:
     new = replace(old, cells=old.cells[1:])
     comparison = diff.compare(new, old)
     assert [c.id for c in comparison.added] == [old.cells[0].id] and not comparison.changed
-    assert "New cells:" in diff.markdown(comparison)
+    assert "New cells:" in diff.changes_markdown(comparison)
     with pytest.raises(UsageError, match="two scenarios"):
         diff.compare(old, replace(old, scenario="other"))
 

@@ -64,7 +64,7 @@ def test_the_install_mode_is_the_command_it_says(install: str, command: str | No
 
 def test_the_scripts_are_valid_bash(tmp_path: Path) -> None:
     found = reproduction(cell_id("editable"))
-    written = export.write(found, tmp_path / "out")
+    written = export.write_folder(found, tmp_path / "out")
     names = sorted(p.relative_to(tmp_path / "out").as_posix() for p in written)
     assert names == [
         "README.md",

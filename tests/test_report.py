@@ -219,7 +219,7 @@ def test_the_seed_page_outlines_exactly_the_cells_of_its_trigger() -> None:
 
 
 def test_tidy_shortens_machine_paths_only() -> None:
-    from buglab.report.evidence import tidy
+    from buglab.report.evidence import tidy_excerpt
 
     text = (
         "../../../..<venv>/lib/python3.9/site-packages/x.py:1\n"
@@ -227,7 +227,7 @@ def test_tidy_shortens_machine_paths_only() -> None:
         "$ /home/someone/bin/uv venv\n"
         "<venv>/lib/python3.11/site-packages/y.py"
     )
-    assert tidy(text).splitlines() == [
+    assert tidy_excerpt(text).splitlines() == [
         "<venv>/lib/python3.9/site-packages/x.py:1",
         "<python>/lib/python3.11/importlib/__init__.py:126: in import_module",
         "$ ~/bin/uv venv",

@@ -23,7 +23,7 @@ from buglab.bisect.search import (
     WrongEnd,
     WrongEnds,
     probe_budget,
-    run,
+    run_search,
 )
 
 G, B, S = Verdict.GOOD, Verdict.BAD, Verdict.SKIP
@@ -43,7 +43,7 @@ def probed(state: Search, phase: Phase | None = None) -> list[int]:
 
 
 def test_regression_finds_the_first_bad_and_confirms_both_sides() -> None:
-    state, answer = run(10, oracle("ggggggbbbb"), oldest=G)
+    state, answer = run_search(10, oracle("ggggggbbbb"), oldest=G)
     assert answer == Found(last_old=5, first_new=6, looking_for=B)
     assert answer.exact
     assert probed(state, Phase.END) == [0, 9]
@@ -52,19 +52,19 @@ def test_regression_finds_the_first_bad_and_confirms_both_sides() -> None:
 
 
 def test_fix_finds_the_first_good() -> None:
-    _, answer = run(7, oracle("bbbgggg"), oldest=B)
+    _, answer = run_search(7, oracle("bbbgggg"), oldest=B)
     assert answer == Found(last_old=2, first_new=3, looking_for=G)
 
 
 def test_without_ends_called_the_ends_decide_the_direction() -> None:
-    _, regression = run(6, oracle("gggbbb"))
-    _, fix = run(6, oracle("bbbbgg"))
+    _, regression = run_search(6, oracle("gggbbb"))
+    _, fix = run_search(6, oracle("bbbbgg"))
     assert regression == Found(2, 3, B)
     assert fix == Found(3, 4, G)
 
 
 def test_two_candidates_are_the_boundary_themselves() -> None:
-    state, answer = run(2, oracle("gb"), oldest=G)
+    state, answer = run_search(2, oracle("gb"), oldest=G)
     assert answer == Found(0, 1, B)
     assert probed(state) == [0, 1, 0, 1]
 
@@ -73,36 +73,36 @@ def test_two_candidates_are_the_boundary_themselves() -> None:
 
 
 def test_skip_at_the_boundary_leaves_a_range_naming_it() -> None:
-    _, answer = run(10, oracle("ggggggsbbb"), oldest=G)
+    _, answer = run_search(10, oracle("ggggggsbbb"), oldest=G)
     assert answer == Found(last_old=5, first_new=7, looking_for=B, gap=(6,))
     assert not answer.exact
 
 
 def test_skip_just_before_the_boundary_leaves_a_range_naming_it() -> None:
-    _, answer = run(10, oracle("gggggsbbbb"), oldest=G)
+    _, answer = run_search(10, oracle("gggggsbbbb"), oldest=G)
     assert answer == Found(last_old=4, first_new=6, looking_for=B, gap=(5,))
 
 
 def test_skips_away_from_the_boundary_change_nothing() -> None:
-    _, answer = run(12, oracle("gsgsggbbsbsb"), oldest=G)
+    _, answer = run_search(12, oracle("gsgsggbbsbsb"), oldest=G)
     assert answer == Found(5, 6, B)
 
 
 def test_a_run_of_skips_is_named_whole() -> None:
-    _, answer = run(10, oracle("gggsssbbbb"), oldest=G)
+    _, answer = run_search(10, oracle("gggsssbbbb"), oldest=G)
     assert answer == Found(2, 6, B, gap=(3, 4, 5))
 
 
 def test_everything_skipped_between_the_ends() -> None:
-    _, answer = run(6, oracle("gssssb"), oldest=G)
+    _, answer = run_search(6, oracle("gssssb"), oldest=G)
     assert answer == Found(0, 5, B, gap=(1, 2, 3, 4))
 
 
 def test_all_skipped_names_no_boundary() -> None:
-    state, answer = run(8, oracle("ssssssss"))
+    state, answer = run_search(8, oracle("ssssssss"))
     assert answer == NoContrast(S, S)
     assert probed(state) == [0, 7]
-    _, called = run(8, oracle("ssssssss"), oldest=G)
+    _, called = run_search(8, oracle("ssssssss"), oldest=G)
     assert called == WrongEnds((WrongEnd(0, G, S), WrongEnd(7, B, S)))
 
 
@@ -110,28 +110,28 @@ def test_all_skipped_names_no_boundary() -> None:
 
 
 def test_good_end_that_fails_for_another_reason_stops_the_search() -> None:
-    state, answer = run(20, oracle("s" + "g" * 9 + "b" * 10), oldest=G)
+    state, answer = run_search(20, oracle("s" + "g" * 9 + "b" * 10), oldest=G)
     assert answer == WrongEnds((WrongEnd(0, G, S),))
     assert probed(state) == [0, 19], "nothing is probed once an end is wrong"
 
 
 def test_good_end_that_reproduces_is_wrong_too() -> None:
-    _, answer = run(5, oracle("bbbbb"), oldest=G)
+    _, answer = run_search(5, oracle("bbbbb"), oldest=G)
     assert answer == WrongEnds((WrongEnd(0, G, B),))
 
 
 def test_bad_end_that_passes_is_wrong() -> None:
-    _, answer = run(5, oracle("bbggg"), oldest=G)
+    _, answer = run_search(5, oracle("bbggg"), oldest=G)
     assert answer == WrongEnds((WrongEnd(0, G, B), WrongEnd(4, B, G)))
 
 
 def test_ends_alike_without_ends_called() -> None:
-    _, answer = run(9, oracle("ggggbgggg"))
+    _, answer = run_search(9, oracle("ggggbgggg"))
     assert answer == NoContrast(G, G)
 
 
 def test_one_candidate_is_probed_once() -> None:
-    state, answer = run(1, oracle("b"))
+    state, answer = run_search(1, oracle("b"))
     assert answer == NoContrast(B, B)
     assert probed(state) == [0]
 
@@ -152,7 +152,7 @@ def flaky_on_second_probe(text: str, flips_at: int) -> Callable[[int], Verdict]:
 
 
 def test_a_side_that_changes_its_answer_on_confirmation_names_no_culprit() -> None:
-    _, answer = run(10, flaky_on_second_probe("ggggggbbbb", 6), oldest=G)
+    _, answer = run_search(10, flaky_on_second_probe("ggggggbbbb", 6), oldest=G)
     assert isinstance(answer, Inconsistent)
     assert [
         (f.before.index, f.before.verdict, f.after.index, f.after.verdict) for f in answer.flips
@@ -160,7 +160,7 @@ def test_a_side_that_changes_its_answer_on_confirmation_names_no_culprit() -> No
 
 
 def test_last_good_that_reproduces_on_confirmation_names_no_culprit() -> None:
-    _, answer = run(10, flaky_on_second_probe("ggggggbbbb", 5), oldest=G)
+    _, answer = run_search(10, flaky_on_second_probe("ggggggbbbb", 5), oldest=G)
     assert isinstance(answer, Inconsistent)
     assert any(f.before.index == f.after.index == 5 for f in answer.flips)
 
@@ -172,12 +172,12 @@ def test_a_confirmation_that_cannot_be_judged_is_reported_unconfirmed() -> None:
         asked.append(i)
         return S if asked.count(i) == 2 and i == 6 else LETTERS["ggggggbbbb"[i]]
 
-    _, answer = run(10, probe, oldest=G)
+    _, answer = run_search(10, probe, oldest=G)
     assert answer == Found(5, 6, B, unconfirmed=(6,))
 
 
 def test_a_deterministic_non_monotone_oracle_gets_a_real_local_boundary() -> None:
-    _, answer = run(9, oracle("gbgbgbgbb"), oldest=G)
+    _, answer = run_search(9, oracle("gbgbgbgbb"), oldest=G)
     assert isinstance(answer, Found)
     assert "gbgbgbgbb"[answer.last_old] == "g" and "gbgbgbgbb"[answer.first_new] == "b"
     assert answer.first_new == answer.last_old + 1
@@ -225,7 +225,7 @@ def test_any_monotone_oracle_gives_the_true_boundary_in_few_probes(
     text, old = case
     size = len(text)
     boundary = text.index(text[-1])
-    state, answer = run(size, oracle(text), oldest=old if called else None)
+    state, answer = run_search(size, oracle(text), oldest=old if called else None)
     assert answer == Found(boundary - 1, boundary, old.opposite)
     searched = probed(state, Phase.END) + probed(state, Phase.SEARCH)
     assert len(searched) <= math.ceil(math.log2(size)) + 2
@@ -241,7 +241,7 @@ def test_skips_never_take_the_blame(case: tuple[str, Verdict], data: st.DataObje
     inner = list(range(1, size - 1))
     skipped = set(data.draw(st.lists(st.sampled_from(inner), max_size=40))) if inner else set()
     letters = "".join("s" if i in skipped else c for i, c in enumerate(text))
-    _, answer = run(size, oracle(letters), oldest=old)
+    _, answer = run_search(size, oracle(letters), oldest=old)
     assert isinstance(answer, Found)
     assert answer.last_old < boundary <= answer.first_new
     assert answer.first_new not in skipped and answer.last_old not in skipped
@@ -252,7 +252,7 @@ def test_skips_never_take_the_blame(case: tuple[str, Verdict], data: st.DataObje
 @SETTINGS
 @given(st.text(alphabet="gbs", min_size=1, max_size=400), st.sampled_from([G, B, None]))
 def test_any_fixed_oracle_ends_with_an_honest_answer(text: str, oldest: Verdict | None) -> None:
-    state, answer = run(len(text), oracle(text), oldest=oldest)
+    state, answer = run_search(len(text), oracle(text), oldest=oldest)
     assert max(map(probed(state).count, range(len(text)))) <= 2, "each probed once, plus confirm"
     if isinstance(answer, Found):
         assert LETTERS[text[answer.last_old]] is answer.looking_for.opposite

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -212,8 +213,9 @@ class Cell:
     env: tuple[tuple[str, str], ...]
     expected: Outcome | None
 
-    @property
-    def label_map(self) -> dict[str, str]:
+    @functools.cached_property
+    def label_map(self) -> Mapping[str, str]:
+        """The labels by axis (``labels`` keeps them in axis order, and hashable)."""
         return dict(self.labels)
 
 
@@ -260,6 +262,15 @@ class CellResult:
     runs: tuple[Outcome, ...] = ()  # each run's outcome, when the cell was run more than once
     measured: str = ""  # when the run that measured this cell started (ISO, UTC)
 
+    @functools.cached_property
+    def label_map(self) -> Mapping[str, str]:
+        return dict(self.labels)
+
+    @functools.cached_property
+    def versions(self) -> Mapping[str, str]:
+        """What its venv held, by package (and ``python``); empty when no venv was built."""
+        return dict(self.resolved)
+
     @property
     def as_expected(self) -> bool:
         return self.expected is None or self.expected is self.outcome
@@ -285,9 +296,21 @@ class MatrixResult:
     def contradictions(self) -> tuple[CellResult, ...]:
         return tuple(c for c in self.cells if not c.as_expected and c.ran)
 
+    @functools.cached_property
+    def meta_map(self) -> Mapping[str, str]:
+        return dict(self.meta)
+
+    @functools.cached_property
+    def labels_by_axis(self) -> Mapping[str, tuple[str, ...]]:
+        return dict(self.axis_labels)
+
+    @functools.cached_property
+    def kind_by_axis(self) -> Mapping[str, str]:
+        return dict(self.axis_kinds)
+
     @property
     def started(self) -> str:
-        return dict(self.meta).get("started", "")
+        return self.meta_map.get("started", "")
 
     @property
     def carried(self) -> tuple[CellResult, ...]:

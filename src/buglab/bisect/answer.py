@@ -19,7 +19,7 @@ ARROW = "→"
 
 
 @dataclass(frozen=True)
-class Change:
+class PackageChange:
     package: str
     before: str | None  # None: not installed on that side
     after: str | None
@@ -51,7 +51,7 @@ class Bisected:
     answer: Answer
     started: str
     seconds: float
-    changes: tuple[Change, ...] = ()
+    changes: tuple[PackageChange, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
 
     @property
@@ -84,11 +84,15 @@ class Bisected:
         return len(self.probes) - self.built
 
 
-def diff(before: Sequence[tuple[str, str]], after: Sequence[tuple[str, str]]) -> tuple[Change, ...]:
+def diff(
+    before: Sequence[tuple[str, str]], after: Sequence[tuple[str, str]]
+) -> tuple[PackageChange, ...]:
     """Packages whose resolved version differs between two venvs, by name."""
     old, new = dict(before), dict(after)
     names = sorted(set(old) | set(new))
-    return tuple(Change(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n))
+    return tuple(
+        PackageChange(n, old.get(n), new.get(n)) for n in names if old.get(n) != new.get(n)
+    )
 
 
 # -- terminal --------------------------------------------------------------------------------
@@ -137,7 +141,7 @@ def _found_lines(b: Bisected, found: Found) -> list[str]:
     out = []
     for index in found.gap:
         probe = b.first_probe(index)
-        out.append(f"skipped: {b.name(index)} {probe.outcome.value}: {tidy(probe.detail)}")
+        out.append(f"skipped: {b.name(index)} {probe.outcome.value}: {tidy_detail(probe.detail)}")
     sides = [found.last_old, found.first_new]
 
     def again(index: int) -> str:
@@ -188,7 +192,7 @@ def final_line(b: Bisected) -> str:
         wrong = sorted(answer.ends, key=lambda w: w.called is not Verdict.GOOD)[0]
         probe = b.first_probe(wrong.index)
         passed = probe.outcome is model.Outcome.PASSED
-        detail = f": {tidy(probe.detail)}" if probe.detail and not passed else ""
+        detail = f": {tidy_detail(probe.detail)}" if probe.detail and not passed else ""
         return (
             f"no boundary: the end called {wrong.called}, {b.name(wrong.index)}, is not "
             f"{wrong.called}: it {_said(probe)}{detail}"
@@ -219,10 +223,12 @@ def _said(probe: Probe) -> str:
 
 
 def _detail(probe: Probe) -> str:
-    return f" ({tidy(probe.detail)})" if probe.verdict is Verdict.SKIP and probe.detail else ""
+    return (
+        f" ({tidy_detail(probe.detail)})" if probe.verdict is Verdict.SKIP and probe.detail else ""
+    )
 
 
-def tidy(detail: str) -> str:
+def tidy_detail(detail: str) -> str:
     """An installer's last lines without its caret rulers and generic hints."""
     parts = [part.strip() for part in detail.split(" | ")]
     kept = [p for p in parts if any(c.isalnum() for c in p) and not p.startswith("hint:")]
@@ -241,7 +247,7 @@ _HOW_IT_WENT = frozenset({"started", "seconds", "venv", "venvs"})
 
 
 def same_answer(old: Any, new: Any) -> bool:
-    """Whether two stored bisections (``to_json``) say the same: same probes, outcomes, versions
+    """Whether two stored bisections (``answer_json``) say the same: same probes, outcomes, versions
     and answer. A file is not rewritten for timings alone, so that a clone stays clean."""
     return _facts(old) == _facts(new)
 
@@ -254,7 +260,7 @@ def _facts(value: object) -> object:
     return value
 
 
-def to_json(b: Bisected) -> dict[str, Any]:
+def answer_json(b: Bisected) -> dict[str, Any]:
     """Every probe, the candidates and what was set aside, and the answer: enough to re-read."""
     subject = b.subject
     return {
@@ -356,10 +362,10 @@ def _answer_json(b: Bisected) -> dict[str, Any]:
     }
 
 
-# -- markdown --------------------------------------------------------------------------------
+# -- paragraph --------------------------------------------------------------------------------
 
 
-def markdown(b: Bisected) -> str:
+def paragraph(b: Bisected) -> str:
     """A paragraph for an upstream issue: the answer first, then how it was found."""
     subject = b.subject
     scenario = subject.scenario
@@ -370,7 +376,7 @@ def markdown(b: Bisected) -> str:
     head = f"**{_headline(b)}**"
     setting = (
         f"Scenario `{scenario.name}` ({scenario.title}), cell `{cell}`{day}{pinned}, "
-        f"Python {b.python}; command `{render.command_line(subject.cell.argv)}`; the bug "
+        f"Python {b.python}; command `{render.shown_command(subject.cell.argv)}`; the bug "
         f"is the output `{scenario.signature.pattern}`."
     )
     how = (
@@ -383,7 +389,9 @@ def markdown(b: Bisected) -> str:
     rows = ["", "| candidate | outcome | detail |", "|---|---|---|"]
     for p in b.probes:
         if p.phase is not Phase.CONFIRM:
-            rows.append(f"| {p.candidate} | {p.outcome.value} | {_cell_text(tidy(p.detail))} |")
+            rows.append(
+                f"| {p.candidate} | {p.outcome.value} | {_cell_text(tidy_detail(p.detail))} |"
+            )
     aside = _aside_text(b)
     first = " ".join([head, *_evidence(b)])
     return "\n".join([first, "", setting, "", how + aside, *rows, ""])

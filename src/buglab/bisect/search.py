@@ -53,7 +53,7 @@ class Found:
     """The boundary: ``last_old`` still behaves like the oldest end, ``first_new`` like the newest.
 
     ``gap`` holds the skipped candidates between them: the change happened at one of them or at
-    ``first_new``. ``unconfirmed`` names boundary sides whose second run could not be judged.
+    ``first_new``. ``unconfirmed`` names boundary sides whose second run_search could not be judged.
     """
 
     last_old: int
@@ -226,7 +226,7 @@ def find_flips(observations: Sequence[Observation]) -> tuple[Flip, ...]:
     return tuple(Flip(a, b) for a, b in zip(walk, walk[1:]) if a.verdict is not b.verdict)
 
 
-def run(
+def run_search(
     size: int, probe: Callable[[int], Verdict], oldest: Verdict | None = None
 ) -> tuple[Search, Answer]:
     """The whole search against ``probe``: what a driver does, without the printing."""

@@ -2,7 +2,7 @@
 
 load the scenario -> choose the one cell (every axis fixed but the bisected one) -> list the
 candidates (releases the cell could install, or days) -> choose the ends -> search, printing
-each probe -> what changed (dates) -> follow-up release bisects -> write JSON and markdown.
+each probe -> what changed (dates) -> follow-up release bisects -> write_answer JSON and markdown.
 Bad input stops before the search, so that nothing is built.
 """
 
@@ -46,7 +46,7 @@ from buglab.option import to_argv
 from buglab.spec import Selection, did_you_mean, expand, load_scenarios, select
 
 
-def command_line(options: BisectOptions) -> tuple[str, ...]:
+def bisect_command(options: BisectOptions) -> tuple[str, ...]:
     """The command that asks for ``options``: printed as a follow-up, stored with the answer."""
     return ("python", "-m", "buglab", "bisect", *to_argv(options))
 
@@ -268,7 +268,7 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
             resolver.close()
     result = answer.Bisected(
         subject=subject,
-        argv=command_line(options),
+        argv=bisect_command(options),
         python=interpreter.version,
         candidates=found.labels,
         set_aside=found.set_aside,
@@ -281,7 +281,7 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
     if subject.package is None:
         result = settle(result, options, caller, say)
     result = replace(result, seconds=time.monotonic() - started)
-    write(result, results_path(options, subject))
+    write_answer(result, answer_path(options, subject))
     return result
 
 
@@ -362,17 +362,17 @@ def settle(
         sub = replace(
             sub, only=tuple(f"{a}={v}" for a, v in result.subject.fixed_labels if a not in free)
         )
-        follow_ups.append(answer.FollowUp(change.package, command_line(sub)))
+        follow_ups.append(answer.FollowUp(change.package, bisect_command(sub)))
         if not options.then_package:
             continue
-        say(f"then: {shlex.join(command_line(sub))}")
+        say(f"then: {shlex.join(bisect_command(sub))}")
         done = run_bisect(sub, caller, say)
         culprit = isinstance(done.answer, Found) and done.answer.exact
         follow_ups[-1] = replace(
             follow_ups[-1],
             answer=answer.final_line(done),
             culprit=culprit,
-            path=str(results_path(sub, done.subject)),
+            path=str(answer_path(sub, done.subject)),
         )
         if culprit:
             break  # this package alone makes the difference
@@ -382,7 +382,7 @@ def settle(
 # -- stage: results --------------------------------------------------------------------------
 
 
-def results_path(options: BisectOptions, subject: Subject) -> Path:
+def answer_path(options: BisectOptions, subject: Subject) -> Path:
     what = subject.package or "date"
     return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
 
@@ -397,14 +397,14 @@ def _stored(path: Path) -> object:
     return None
 
 
-def write(result: answer.Bisected, path: Path) -> None:
+def write_answer(result: answer.Bisected, path: Path) -> None:
     """Both files, unless they already say the same (timings aside)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(path.with_suffix(".lock")))
     with held(lock, f"the results of {path.name}", lambda text: None):
-        data = answer.to_json(result)
+        data = answer.answer_json(result)
         stored = _stored(path)
         if stored is not None and answer.same_answer(stored, data):
             return
         write_atomic(path, json.dumps(data, indent=2) + "\n")
-        write_atomic(path.with_suffix(".md"), answer.markdown(result))
+        write_atomic(path.with_suffix(".md"), answer.paragraph(result))

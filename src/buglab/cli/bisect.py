@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buglab.bisect import BisectOptions, Found, answer, results_path, run_bisect
+from buglab.bisect import BisectOptions, Found, answer, answer_path, run_bisect
 from buglab.cli.base import Command, Context
 from buglab.lab import Interrupted
 
@@ -18,7 +18,7 @@ def _bisect(options: BisectOptions, ctx: Context) -> int:
         return 130
     for line in answer.lines(result)[:-1]:
         say(line)
-    say(f"results: {results_path(options, result.subject)}")
+    say(f"results: {answer_path(options, result.subject)}")
     say(answer.final_line(result))
     return 0 if isinstance(result.answer, Found) else 1
 

@@ -48,7 +48,7 @@ def _export(options: ExportOptions, ctx: Context) -> int:
     result = store.read(options.results_dir / f"{options.scenario}.json")
     reproduction = export.reproduction(scenario, result, options.cell)
     folder = options.to or export.default_folder(options.scenario, options.cell)
-    export.write(reproduction, folder)
+    export.write_folder(reproduction, folder)
     ctx.say(
         f"{options.scenario}: cell {options.cell} ({reproduction.outcome.value}) -> {folder}; "
         f"run {folder}/setup.sh, then {folder}/run.sh"
@@ -58,7 +58,7 @@ def _export(options: ExportOptions, ctx: Context) -> int:
 
 def _diff(options: DiffOptions, ctx: Context) -> int:
     comparison = diff.compare(store.read(options.old), store.read(options.new))
-    print(diff.markdown(comparison), end="")
+    print(diff.changes_markdown(comparison), end="")
     return 1 if comparison.any else 0
 
 

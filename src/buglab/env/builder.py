@@ -139,7 +139,7 @@ class Builder:
             steps.append(compile_bytecode(target, self.settings.bytecode))
         for argv in steps:
             with log.open("a", encoding="utf-8") as sink:
-                sink.write("$ " + proc.shown(argv) + "\n")
+                sink.write("$ " + proc.shown_argv(argv) + "\n")
             done = proc.run(
                 argv,
                 cwd=store.root,

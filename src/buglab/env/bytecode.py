@@ -56,7 +56,7 @@ def _place(source: Path, cache: Path) -> bool:
     return compiled
 
 
-def main(cache: str) -> int:
+def compile_site_packages(cache: str) -> int:
     paths = sysconfig.get_paths()
     folders = sorted({paths["purelib"], paths["platlib"]})
     tagged = Path(cache) / (sys.implementation.cache_tag or "python")
@@ -76,4 +76,4 @@ def main(cache: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(compile_site_packages(sys.argv[1]))

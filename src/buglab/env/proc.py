@@ -71,7 +71,7 @@ class _Capture:
         return (bytes(self.head) + note + tail).decode("utf-8", errors="replace")
 
 
-def shown(argv: Sequence[str]) -> str:
+def shown_argv(argv: Sequence[str]) -> str:
     """A command line for a log: an argument too long to read (a whole script) is summarised."""
     return " ".join(arg if len(arg) <= 200 else f"<{len(arg)} characters>" for arg in argv)
 

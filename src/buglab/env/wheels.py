@@ -178,7 +178,7 @@ class ProjectWheels:
         extra: Mapping[str, str] | None = None,
     ) -> None:
         with log.open("a", encoding="utf-8") as sink:
-            sink.write("$ " + proc.shown(argv) + "\n")
+            sink.write("$ " + proc.shown_argv(argv) + "\n")
         done = proc.run(
             argv,
             cwd=cwd,

@@ -49,7 +49,7 @@ class Grid:
     """Venv axes down, command axes across; each cell found by its labels."""
 
     def __init__(self, result: model.MatrixResult) -> None:
-        labels = dict(result.axis_labels)
+        labels = result.labels_by_axis
         self.rows = _combinations(result.venv_axes, labels)
         self.columns = _combinations(result.command_axes, labels)
         self.result = result
@@ -79,7 +79,7 @@ class Grid:
 
 
 def _combinations(
-    axes: Sequence[str], labels: dict[str, tuple[str, ...]]
+    axes: Sequence[str], labels: Mapping[str, tuple[str, ...]]
 ) -> list[tuple[tuple[str, str], ...]]:
     return [tuple(zip(axes, combo)) for combo in itertools.product(*(labels[a] for a in axes))]
 
@@ -133,7 +133,7 @@ def markdown(result: model.MatrixResult) -> str:
     lines = [
         f"### {result.title}",
         "",
-        f"Scenario `{result.scenario}`, command: `{command_line(result.command)}`",
+        f"Scenario `{result.scenario}`, command: `{shown_command(result.command)}`",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -159,7 +159,7 @@ def markdown(result: model.MatrixResult) -> str:
     return "\n".join(lines)
 
 
-def command_line(command: Sequence[str]) -> str:
+def shown_command(command: Sequence[str]) -> str:
     return " ".join(arg if arg.startswith("{") else shlex.quote(arg) for arg in command)
 
 

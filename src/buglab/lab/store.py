@@ -209,7 +209,7 @@ def same_measurements(old: model.MatrixResult, new: model.MatrixResult) -> bool:
             )
             for c in result.cells
         ]
-        shown = dict(result.meta).get("shown_packages")
+        shown = result.meta_map.get("shown_packages")
         return (result.title, result.command, result.axis_labels, result.axis_kinds, shown, cells)
 
     return facts(old) == facts(new)

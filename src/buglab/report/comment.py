@@ -88,7 +88,7 @@ def cell_words(cell: model.CellResult, scope: Sequence[tuple[str, str]] = ()) ->
     return facts.label_text([pair for pair in cell.labels if pair not in fixed])
 
 
-def summary(source: Source) -> str:
+def summary_paragraph(source: Source) -> str:
     result = source.result
     counts = dict(facts.by_class(result))
     total = len(result.cells)
@@ -122,14 +122,14 @@ def summary(source: Source) -> str:
     when = f" on {day}" if day else ""
     venvs = f" of {', '.join(result.venv_axes)}" if result.venv_axes else ""
     return (
-        f"buglab ran {code(render.command_line(result.command))}{when} in {chosen}; each cell in a "
-        f"fresh folder with a clean environment, in a venv built for its combination{venvs}. "
-        f"{_join(parts)}. Against the outcomes the scenario records as expected: "
+        f"buglab ran {code(render.shown_command(result.command))}{when} in {chosen}; each cell "
+        f"in a fresh folder with a clean environment, in a venv built for its combination{venvs}. "
+        f"{_and_join(parts)}. Against the outcomes the scenario records as expected: "
         f"{render.verdict(result)}."
     )
 
 
-def _join(parts: Sequence[str]) -> str:
+def _and_join(parts: Sequence[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
@@ -215,7 +215,7 @@ def _trigger_line(
 
 def tables_section(source: Source, trim: Trim) -> str:
     result, layout = source.result, source.layout
-    caption = [f"Command: {code(render.command_line(result.command))}."]
+    caption = [f"Command: {code(render.shown_command(result.command))}."]
     if layout.fixed:
         caption.append(f"Every cell here has {facts.label_text(layout.fixed)}.")
     lines = [" ".join(caption), ""]
@@ -325,7 +325,7 @@ def versions_section(result: model.MatrixResult) -> str:
 
 
 def environment_section(result: model.MatrixResult) -> str:
-    meta = dict(result.meta)
+    meta = result.meta_map
     pythons = ", ".join(facts.pythons(result)) or "unknown"
     lines = [
         f"- OS: {meta.get('platform') or 'not recorded'}",

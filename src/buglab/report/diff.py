@@ -11,7 +11,7 @@ from buglab.lab import render
 
 
 @dataclass(frozen=True)
-class Change:
+class CellChange:
     before: model.CellResult
     after: model.CellResult
     versions: tuple[tuple[str, str, str], ...]  # (package, before, after); "" where absent
@@ -27,7 +27,7 @@ class Comparison:
     old_run: str
     new_run: str
     compared: int  # cells in both
-    changed: tuple[Change, ...]
+    changed: tuple[CellChange, ...]
     added: tuple[model.CellResult, ...]  # only in the new run
     removed: tuple[model.CellResult, ...]  # only in the old run
 
@@ -44,7 +44,7 @@ def compare(old: model.MatrixResult, new: model.MatrixResult) -> Comparison:
     before = {c.id: c for c in old.cells}
     after = {c.id: c for c in new.cells}
     changed = tuple(
-        Change(before[cid], cell, version_changes(before[cid], cell))
+        CellChange(before[cid], cell, version_changes(before[cid], cell))
         for cid, cell in after.items()
         if cid in before and before[cid].outcome is not cell.outcome
     )
@@ -62,7 +62,7 @@ def compare(old: model.MatrixResult, new: model.MatrixResult) -> Comparison:
 def version_changes(
     before: model.CellResult, after: model.CellResult
 ) -> tuple[tuple[str, str, str], ...]:
-    old, new = dict(before.resolved), dict(after.resolved)
+    old, new = before.versions, after.versions
     names = sorted(set(old) | set(new))
     return tuple(
         (name, old.get(name, ""), new.get(name, ""))
@@ -71,11 +71,11 @@ def version_changes(
     )
 
 
-def _outcome(cell: model.CellResult) -> str:
+def _outcome_text(cell: model.CellResult) -> str:
     return f"{render.SYMBOLS[cell.outcome]} {cell.outcome.value}"
 
 
-def _versions(change: Change) -> str:
+def _version_changes(change: CellChange) -> str:
     if not change.before.resolved or not change.after.resolved:
         side = "before" if not change.before.resolved else "now"
         return f"no venv {side}"
@@ -86,7 +86,7 @@ def _versions(change: Change) -> str:
     )
 
 
-def markdown(comparison: Comparison) -> str:
+def changes_markdown(comparison: Comparison) -> str:
     c = comparison
     head = (
         f"{c.scenario}: run of {c.old_run or '?'} → run of {c.new_run or '?'}: "
@@ -101,10 +101,11 @@ def markdown(comparison: Comparison) -> str:
     if c.changed:
         lines += ["", "| cell | before | now | versions that changed |", "|---|---|---|---|"]
         lines += [
-            f"| {ch.id} | {_outcome(ch.before)} | {_outcome(ch.after)} | {_versions(ch)} |"
+            f"| {ch.id} | {_outcome_text(ch.before)} | {_outcome_text(ch.after)} "
+            f"| {_version_changes(ch)} |"
             for ch in c.changed
         ]
     for title, cells in (("New cells", c.added), ("Cells no longer in the matrix", c.removed)):
         if cells:
-            lines += ["", f"{title}:", *(f"- {cell.id}: {_outcome(cell)}" for cell in cells)]
+            lines += ["", f"{title}:", *(f"- {cell.id}: {_outcome_text(cell)}" for cell in cells)]
     return "\n".join(lines) + "\n"

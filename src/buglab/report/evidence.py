@@ -46,7 +46,7 @@ class Output:
         return f"{code(cell.detail)} ({where})."
 
 
-def tidy(excerpt: str) -> str:
+def tidy_excerpt(excerpt: str) -> str:
     """Machine paths the lab left in an excerpt, shortened: the interpreter's own library as
     ``<python>``, a home folder as ``~``, pytest's ``../../..<venv>`` as ``<venv>``."""
     text = re.sub(r"(?:\.\./)*\.\.(?=<(?:venv|cell|home|store)>)", "", excerpt)
@@ -75,7 +75,7 @@ def outputs(source: Source, trim: Trim) -> tuple[list[Output], list[model.Outcom
             continue
         cell = picks.get(outcome) or facts.representative(result, outcome)
         assert cell is not None
-        lines = tidy(cell.excerpt).splitlines()
+        lines = tidy_excerpt(cell.excerpt).splitlines()
         if trim.excerpt_lines is not None and len(lines) > trim.excerpt_lines:
             cut = len(lines) - trim.excerpt_lines
             lines = [f"[… {cut} earlier lines left out to fit]", *lines[-trim.excerpt_lines :]]
@@ -95,7 +95,7 @@ def outputs_section(source: Source, trim: Trim) -> str:
             lines += ["", "The lines of output that matter, as buglab kept them:", ""]
             lines.append(fence(output.excerpt, "text"))
         if output.pins:
-            python = dict(output.cell.resolved).get("python", "?")
+            python = output.cell.versions.get("python", "?")
             same = [
                 o for o in shown[: shown.index(output)] if o.cell.resolved == output.cell.resolved
             ]

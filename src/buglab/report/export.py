@@ -50,7 +50,7 @@ def reproduction(
     return repro.make(scenario, cell, found, read_files(scenario.project))
 
 
-def write(reproduction: repro.Reproduction, folder: Path) -> list[Path]:
+def write_folder(reproduction: repro.Reproduction, folder: Path) -> list[Path]:
     """The folder: project/, requirements.txt, setup.sh, run.sh, README.md."""
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"--to {folder}: exists and is not empty")

@@ -47,8 +47,8 @@ class Versions:
     rows: tuple[VersionRow, ...]
 
 
-def shown(result: model.MatrixResult) -> list[str]:
-    names = dict(result.meta).get("shown_packages", "")
+def shown_packages(result: model.MatrixResult) -> list[str]:
+    names = result.meta_map.get("shown_packages", "")
     return ["python", *(n for n in names.split(",") if n)]
 
 
@@ -59,12 +59,9 @@ def versions(result: model.MatrixResult) -> Versions:
     same when every venv that has it agrees.
     """
     built = [c for c in result.cells if c.resolved]
-    packages = shown(result)
-    seen = {
-        name: {dict(c.resolved)[name] for c in built if name in dict(c.resolved)}
-        for name in packages
-    }
-    everywhere = {n for n in packages if all(n in dict(c.resolved) for c in built)}
+    packages = shown_packages(result)
+    seen = {name: {c.versions[name] for c in built if name in c.versions} for name in packages}
+    everywhere = {n for n in packages if all(n in c.versions for c in built)}
     same = tuple(
         (n, next(iter(v)) + ("" if n in everywhere else " (only in the venvs that have it)"))
         for n, v in seen.items()
@@ -73,17 +70,17 @@ def versions(result: model.MatrixResult) -> Versions:
     varying = tuple(n for n, v in seen.items() if len(v) > 1)
 
     def facts(cell: model.CellResult) -> tuple[str, ...]:
-        found = dict(cell.resolved)
+        found = cell.versions
         return tuple(found.get(name, "") for name in varying) if cell.resolved else (cell.detail,)
 
     key = _deciding_axes(result, facts)
     rows: dict[tuple[tuple[str, str], ...], VersionRow] = {}
     for cell in result.cells:
-        labels = dict(cell.labels)
+        labels = cell.label_map
         k = tuple((name, labels[name]) for name in key)
         if k in rows and (rows[k].versions or not cell.resolved):
             continue
-        found = dict(cell.resolved)
+        found = cell.versions
         pairs = tuple((n, found[n]) for n in varying if n in found)
         rows[k] = VersionRow(k, pairs, "" if cell.resolved else _not_built(cell))
     return Versions(same, varying, key, tuple(rows.values()))
@@ -102,7 +99,7 @@ def _deciding_axes(
         trial = [k for k in key if k != name]
         decided: dict[tuple[str, ...], tuple[str, ...]] = {}
         if all(
-            decided.setdefault(tuple(dict(c.labels)[k] for k in trial), facts(c)) == facts(c)
+            decided.setdefault(tuple(c.label_map[k] for k in trial), facts(c)) == facts(c)
             for c in result.cells
             if c.ran
         ):
@@ -111,7 +108,7 @@ def _deciding_axes(
 
 
 def pythons(result: model.MatrixResult) -> list[str]:
-    found = {dict(c.resolved).get("python", "") for c in result.cells}
+    found = {c.versions.get("python", "") for c in result.cells}
     return sorted((v for v in found if v), key=version_key)
 
 
@@ -122,7 +119,7 @@ def version_key(text: str) -> tuple[int, ...]:
 def date_pins(result: model.MatrixResult) -> list[str]:
     """What each toolchain date meant, in words."""
     lines = []
-    labels = dict(result.axis_labels)
+    labels = result.labels_by_axis
     started = result.started[:10]
     for axis in result.axes_of_kind(model.AxisKind.DATE):
         for label in labels[axis]:
@@ -142,7 +139,7 @@ def date_pins(result: model.MatrixResult) -> list[str]:
 def rank(result: model.MatrixResult) -> dict[str, tuple[int, ...]]:
     """A sort key per cell id: newest dates, versions and Pythons first, else the first label
     of each axis (the scenario's own order), cells that met their expectation first."""
-    kinds = dict(result.axis_kinds)
+    kinds = result.kind_by_axis
     order = {name: list(labels) for name, labels in result.axis_labels}
     keys = {}
     for cell in result.cells:
@@ -171,7 +168,7 @@ def counterpart(
 ) -> model.CellResult | None:
     """The passed cell nearest to ``cell``: fewest axes changed, a shared venv preferred."""
     ids = set(allowed) if allowed is not None else None
-    mine = dict(cell.labels)
+    mine = cell.label_map
     command = set(result.command_axes)
     keys = rank(result)
 
@@ -189,7 +186,7 @@ def counterpart(
 
 def changed_axes(a: model.CellResult, b: model.CellResult) -> list[tuple[str, str, str]]:
     """(axis, label in a, label in b) for every axis on which the two cells differ."""
-    other = dict(b.labels)
+    other = b.label_map
     return [(name, label, other[name]) for name, label in a.labels if other.get(name) != label]
 
 

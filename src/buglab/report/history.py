@@ -71,4 +71,4 @@ def changes_since(before: Baselines, options: MatrixOptions) -> Iterator[str]:
             yield f"{name}: nothing to compare with: {where}\n"
         elif path.exists():
             yield f"Compared with {where}:\n"
-            yield diff.markdown(diff.compare(old, store.read(path)))
+            yield diff.changes_markdown(diff.compare(old, store.read(path)))

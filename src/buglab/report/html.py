@@ -98,7 +98,7 @@ def page(source: Source, logs: str) -> str:
     finding = source.finding
     body = [
         f"<h1>{inline(result.title)}</h1>",
-        f"<p class='summary'>{inline(comment.summary(source))}</p>",
+        f"<p class='summary'>{inline(comment.summary_paragraph(source))}</p>",
         "<h2>Trigger</h2>",
         _trigger(source, finding),
         "<h2>Results</h2>",
@@ -145,9 +145,9 @@ def _outlines(found: trigger.Trigger) -> bool:
     return found.exact or found.unless is not None or bool(found.condition.terms)
 
 
-def _inside(cell: model.CellResult, finding: trigger.Finding) -> bool:
+def _in_trigger(cell: model.CellResult, finding: trigger.Finding) -> bool:
     """Whether the condition stated for this cell's scope holds on it."""
-    labels = dict(cell.labels)
+    labels = cell.label_map
     for found in finding.shown:
         if all(labels.get(a) == v for a, v in found.scope):
             if not _outlines(found):
@@ -161,7 +161,7 @@ def _inside(cell: model.CellResult, finding: trigger.Finding) -> bool:
 
 def _tables(source: Source, finding: trigger.Finding, logs: str) -> str:
     result = source.result
-    parts = [f"<p>Command: <code>{html.escape(render.command_line(result.command))}</code></p>"]
+    parts = [f"<p>Command: <code>{html.escape(render.shown_command(result.command))}</code></p>"]
     if source.layout.fixed:
         parts.append(
             f"<p>Every cell here has {html.escape(facts.label_text(source.layout.fixed))}.</p>"
@@ -174,7 +174,7 @@ def _tables(source: Source, finding: trigger.Finding, logs: str) -> str:
     )
     parts.append(f"<p class='legend'>{legend}</p>")
     parts.append(blocks(comment.axes_meaning(source)))
-    parts.append(_versions(result))
+    parts.append(_versions_table(result))
     return "\n".join(parts)
 
 
@@ -225,7 +225,7 @@ def _cell(
 ) -> str:
     if cell is None:
         return "<td class='empty'></td>"
-    inside = cell.outcome in trigger.EVIDENCE and _inside(cell, finding)
+    inside = cell.outcome in trigger.EVIDENCE and _in_trigger(cell, finding)
     classes = f"cell outcome-{cell.outcome.value}" + (" in-trigger" if inside else "")
     title = html.escape(
         f"{cell.id}: {cell.outcome.value}" + (f" - {cell.detail}" if cell.detail else "")
@@ -239,7 +239,7 @@ def _cell(
     )
 
 
-def _versions(result: model.MatrixResult) -> str:
+def _versions_table(result: model.MatrixResult) -> str:
     found = facts.versions(result)
     same = ", ".join(f"{n} {v}" for n, v in found.same) or "none"
     out = [f"<p>Versions every venv agrees on: {html.escape(same)}.</p>"]
@@ -285,7 +285,7 @@ def _outputs(source: Source) -> str:
         if output.excerpt:
             body += f"<pre>{html.escape(output.excerpt)}</pre>"
         if output.pins:
-            python = dict(output.cell.resolved).get("python", "?")
+            python = output.cell.versions.get("python", "?")
             body += f"<p>Its venv (Python {html.escape(python)}):</p>"
             body += f"<pre>{html.escape(chr(10).join(output.pins))}</pre>"
         out.append(f"<details><summary>{html.escape(output.head)}</summary>{body}</details>")

@@ -49,9 +49,9 @@ class Table:
 def narrow(result: model.MatrixResult, only: Sequence[str]) -> model.MatrixResult:
     """The cells ``--only AXIS=VALUE`` keeps, and only those labels on each axis."""
     selection = plan.Selection.parse(only)
-    selection.check(dict(result.axis_labels), result.scenario)
+    selection.check(result.labels_by_axis, result.scenario)
     wanted = dict(selection.wanted)
-    cells = tuple(c for c in result.cells if all(dict(c.labels)[a] in v for a, v in wanted.items()))
+    cells = tuple(c for c in result.cells if all(c.label_map[a] in v for a, v in wanted.items()))
     if not cells:
         raise UsageError(f"--only {' '.join(only)}: no cell of {result.scenario} matches")
     kept = tuple(
@@ -119,7 +119,7 @@ def choose(
 
 
 def _present_labels(result: model.MatrixResult) -> list[tuple[str, tuple[str, ...]]]:
-    seen = [{dict(c.labels)[name] for c in result.cells} for name, _ in result.axis_labels]
+    seen = [{c.label_map[name] for c in result.cells} for name, _ in result.axis_labels]
     return [
         (name, tuple(label for label in labels if label in found))
         for (name, labels), found in zip(result.axis_labels, seen)
@@ -165,7 +165,7 @@ def build(result: model.MatrixResult, layout: Layout) -> tuple[Table, ...]:
 
     groups: dict[Key, list[tuple[Key, Key, model.CellResult]]] = {}
     for cell in result.cells:
-        labels = dict(cell.labels)
+        labels = cell.label_map
         entry = (key(labels, layout.rows), key(labels, layout.cols), cell)
         groups.setdefault(key(labels, layout.tables), []).append(entry)
     tables = []

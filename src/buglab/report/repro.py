@@ -214,7 +214,7 @@ def make(
         scenario=scenario.name,
         cell=cell.id,
         outcome=measured.outcome,
-        python=dict(measured.resolved).get("python", ""),
+        python=measured.versions.get("python", ""),
         install=install,
         entries=tuple(entry.name for entry in scenario.project.files),
         files=files + extra,

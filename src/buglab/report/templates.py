@@ -99,7 +99,7 @@ def render(source: Source, template: str = "generic") -> str:
     return text + note
 
 
-def _join(parts: Sequence[str]) -> str:
+def _sections(parts: Sequence[str]) -> str:
     return "\n\n".join(part.rstrip() for part in parts if part.strip()) + "\n"
 
 
@@ -109,10 +109,10 @@ def _title(source: Source) -> str:
 
 def generic(source: Source, trim: Trim) -> str:
     result = source.result
-    return _join(
+    return _sections(
         [
             _title(source),
-            comment.summary(source),
+            comment.summary_paragraph(source),
             comment.trigger_section(source),
             "### Results\n\n" + comment.tables_section(source, trim),
             "### Minimal reproduction\n\n" + evidence.reproduction_section(source),
@@ -128,11 +128,11 @@ def generic(source: Source, trim: Trim) -> str:
 def sqlalchemy(source: Source, trim: Trim) -> str:
     result = source.result
     docs = [link for link in source.links if "docs.sqlalchemy.org" in link]
-    return _join(
+    return _sections(
         [
             _title(source),
             "### Describe the bug\n\n"
-            + comment.summary(source)
+            + comment.summary_paragraph(source)
             + "\n\n"
             + comment.trigger_section(source)
             + "\n\n"
@@ -142,7 +142,7 @@ def sqlalchemy(source: Source, trim: Trim) -> str:
             "### DBAPI\n\n" + _dbapi(source),
             "### Database\n\n" + _database(source),
             "### Python version\n\n" + _versions_line(result, "python"),
-            "### Operating system\n\n" + (dict(result.meta).get("platform") or "not recorded"),
+            "### Operating system\n\n" + (result.meta_map.get("platform") or "not recorded"),
             "### To reproduce\n\n" + evidence.reproduction_section(source),
             "### Error\n\n" + evidence.outputs_section(source, trim),
             "### Additional context\n\n"
@@ -163,11 +163,11 @@ def coverage(source: Source, trim: Trim) -> str:
         expected += (
             f", e.g. {code(source.contrast.command)} ({comment.cell_words(source.contrast.cell)})"
         )
-    return _join(
+    return _sections(
         [
             _title(source),
             "**Describe the bug**\n\n"
-            + comment.summary(source)
+            + comment.summary_paragraph(source)
             + "\n\n"
             + comment.trigger_section(source)
             + "\n\n"
@@ -199,11 +199,11 @@ def pytest(source: Source, trim: Trim) -> str:
     result = source.result
     reproduction = source.reproduction
     listing = _pip_list(reproduction.requirements) if reproduction else "none"
-    return _join(
+    return _sections(
         [
             _title(source),
             "#### Description\n\n"
-            + comment.summary(source)
+            + comment.summary_paragraph(source)
             + "\n\n"
             + comment.trigger_section(source)
             + "\n\n"
@@ -215,7 +215,7 @@ def pytest(source: Source, trim: Trim) -> str:
             "#### `pip list` of the reproduced cell's venv\n\n" + listing,
             "#### pytest and operating system versions\n\n"
             + f"- pytest: {_versions_line(result, 'pytest')}\n"
-            + f"- OS: {dict(result.meta).get('platform') or 'not recorded'}\n"
+            + f"- OS: {result.meta_map.get('platform') or 'not recorded'}\n"
             + comment.environment_section(result),
             "#### Minimal example\n\n" + evidence.reproduction_section(source),
             comment.footer(source, trim),
@@ -240,7 +240,7 @@ def _versions_line(result: model.MatrixResult, package: str) -> str:
     only with 2.1.9``: what the versions of one package tell."""
     found: dict[model.Outcome, set[str]] = {}
     for cell in result.cells:
-        version = dict(cell.resolved).get(package)
+        version = cell.versions.get(package)
         if version:
             found.setdefault(cell.outcome, set()).add(version)
     if not found:

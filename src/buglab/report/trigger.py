@@ -143,7 +143,7 @@ def find(result: model.MatrixResult) -> Finding:
     labels = dict(axes)
     for combo in itertools.product(*(labels[d] for d in dates)):
         scope = tuple(zip(dates, combo))
-        cells = [c for c in result.cells if all(dict(c.labels).get(a) == v for a, v in scope)]
+        cells = [c for c in result.cells if all(c.label_map.get(a) == v for a, v in scope)]
         if cells:
             free = [(name, values) for name, values in axes if name not in dates]
             per_date.append(derive(cells, free, scope))
@@ -156,7 +156,7 @@ def derive(
     scope: tuple[tuple[str, str], ...] = (),
 ) -> Trigger:
     """The smallest condition over ``axes`` separating reproduced from passed ``cells``."""
-    samples = [(dict(c.labels), c.id, c.outcome) for c in cells]
+    samples = [(c.label_map, c.id, c.outcome) for c in cells]
     positive = [(labels, cid) for labels, cid, o in samples if o is POSITIVE]
     negative = [(labels, cid) for labels, cid, o in samples if o is NEGATIVE]
     counts = Evidence(len(positive), len(negative), len(samples) - len(positive) - len(negative))
@@ -187,7 +187,7 @@ def derive(
     )
 
 
-Sample = tuple[dict[str, str], str]
+Sample = tuple[Mapping[str, str], str]
 
 
 def _tight(

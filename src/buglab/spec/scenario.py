@@ -179,11 +179,12 @@ def _project(
     if "files" in table:
         entries = check.strings("project.files", table["files"], empty=False)
         files = tuple(
-            _inside(check, f"project.files[{i}]", e, folder, root) for i, e in enumerate(entries)
+            _inside_repository(check, f"project.files[{i}]", e, folder, root)
+            for i, e in enumerate(entries)
         )
     else:
         files = tuple(
-            _inside(check, "project.files", p.name, folder, root)
+            _inside_repository(check, "project.files", p.name, folder, root)
             for p in sorted(folder.iterdir())
             if p.name != SCENARIO_FILE
         )
@@ -192,7 +193,7 @@ def _project(
     return model.Project(name=name, root=root, files=files)
 
 
-def _inside(check: Checker, key: str, entry: str, folder: Path, root: Path) -> Path:
+def _inside_repository(check: Checker, key: str, entry: str, folder: Path, root: Path) -> Path:
     """A project file must exist and stay inside the repository, symlinks followed."""
     if Path(entry).is_absolute():
         raise check.fail(key, f"{entry!r} is an absolute path; use a path relative to the scenario")
@@ -251,7 +252,7 @@ def _rules(
         reason = check.string(f"{key}.reason", table["reason"]) if "reason" in table else ""
         outcome = None
         if expect:
-            outcome = _outcome(check, key, table)
+            outcome = _expected_outcome(check, key, table)
         elif not conditions:
             raise check.fail(key, "an exclusion with no axis would exclude every cell")
         rules.append(model.Rule(tuple(conditions), outcome, reason))
@@ -261,7 +262,7 @@ def _rules(
     return tuple(rules)
 
 
-def _outcome(check: Checker, key: str, table: Mapping[str, Any]) -> model.Outcome:
+def _expected_outcome(check: Checker, key: str, table: Mapping[str, Any]) -> model.Outcome:
     if "outcome" not in table:
         raise check.fail(f"{key}.outcome", "is required")
     text = check.string(f"{key}.outcome", table["outcome"])
