@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from buglab import model
-from buglab.bisect import answer
+from buglab.bisect import answer, cell, record
 from buglab.bisect import workflow as bisection
 from buglab.bisect.options import BisectOptions
 from buglab.bisect.probing import Probe, Subject
@@ -37,7 +37,7 @@ def options(**given: Any) -> BisectOptions:
 
 
 def subject(seed: model.Scenario, **given: Any) -> Subject:
-    return bisection.choose_subject(seed, options(**given))
+    return cell.choose_subject(seed, options(**given))
 
 
 # -- the cell --------------------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_bad_cells_are_one_line(
 )
 def test_bad_options_are_one_line(given: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
-        bisection.check_options(options(**given))
+        cell.check_options(options(**given))
 
 
 def test_the_package_must_be_in_the_cell(seed: model.Scenario) -> None:
@@ -155,15 +155,15 @@ def test_the_package_must_be_in_the_cell(seed: model.Scenario) -> None:
         seen.append(spec)
         return Resolution((("coverage", "7.13.3"), ("pytest", "9.0.2")))
 
-    bisection.ensure_in_cell(s, resolve)
+    cell.ensure_in_cell(s, resolve)
     assert seen == [s.cell.venv]
     other = replace(s, package="requests")
     with pytest.raises(UsageError, match=r"requests: the cell does not install it \(coverage, "):
-        bisection.ensure_in_cell(other, resolve)
+        cell.ensure_in_cell(other, resolve)
     with pytest.raises(UsageError, match="cannot tell whether the cell installs requests: down"):
-        bisection.ensure_in_cell(other, lambda spec: Failed("down"))
+        cell.ensure_in_cell(other, lambda spec: Failed("down"))
     direct = subject(seed, package="pytest", only=(*FIXED, "sqlalchemy=2.0"))
-    bisection.ensure_in_cell(direct, None)  # a requirement by name: nothing to ask
+    cell.ensure_in_cell(direct, None)  # a requirement by name: nothing to ask
 
 
 # -- ranges of days --------------------------------------------------------------------------
@@ -187,7 +187,7 @@ def test_day_ranges(
     oldest: Verdict | None,
 ) -> None:
     s = subject(seed, only=(*FIXED[:1], "sqlalchemy=2.0", *FIXED[2:]))
-    found = bisection.day_range(s, options(good=good, bad=bad))
+    found = cell.day_range(s, options(good=good, bad=bad))
     assert (found.labels[0], found.labels[-1], found.oldest) == (first, last, oldest)
     assert (
         len(found.labels) == (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
@@ -291,7 +291,7 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
         "second run (both sides)"
     ) in out
     assert "venvs: 4 built, 2 reused; 6 probes of 5 candidates in 9.0 s" in out
-    data = json.loads(json.dumps(answer.answer_json(b)))
+    data = json.loads(json.dumps(record.answer_json(b)))
     assert data["answer"] == {
         "kind": "boundary",
         "last_before": "2.0.58",
@@ -301,7 +301,7 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
     }
     assert data["venvs"] == {"built": 4, "reused": 2}
     assert [p["phase"] for p in data["probes"]].count("confirm") == 2
-    text = answer.paragraph(b)
+    text = record.paragraph(b)
     assert text.startswith(
         "**First good release: sqlalchemy==2.1.0.** sqlalchemy==2.0.58 "
         "reproduced and sqlalchemy==2.1.0 passed, both confirmed"
@@ -353,7 +353,7 @@ def test_a_good_end_that_fails_is_said_in_one_line(seed: model.Scenario) -> None
         "exit 1: ImportError: cannot import name 'x'"
     )
     assert [p.candidate for p in b.probes] == ["1.3.24", "1.4.1"]
-    assert answer.answer_json(b)["answer"]["kind"] == "wrong-end"
+    assert record.answer_json(b)["answer"]["kind"] == "wrong-end"
 
 
 def test_ends_without_contrast_say_what_each_gave(seed: model.Scenario) -> None:
@@ -378,7 +378,7 @@ def test_a_date_answer_names_the_day_and_what_changed(seed: model.Scenario) -> N
     assert "changed between 2026-02-02 and 2026-02-03: coverage 7.13.2 → 7.13.3" in out
     assert "culprit: coverage 7.13.2 → 7.13.3 (the only package that changed)" in out
     assert "Only one package changed between those days: coverage 7.13.2 → 7.13.3." in (
-        answer.paragraph(b)
+        record.paragraph(b)
     )
 
 
@@ -449,5 +449,5 @@ def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario
         "sqlalchemy==2.0.2 passed → sqlalchemy==2.0.3 reproduced; sqlalchemy==2.0.3 reproduced "
         "→ sqlalchemy==2.0.3 passed; sqlalchemy==2.0.3 passed → sqlalchemy==2.0.5 reproduced"
     )
-    assert answer.answer_json(b)["answer"]["kind"] == "inconsistent"
-    assert answer.paragraph(b).startswith("**No single culprit: the outcomes do not split")
+    assert record.answer_json(b)["answer"]["kind"] == "inconsistent"
+    assert record.paragraph(b).startswith("**No single culprit: the outcomes do not split")

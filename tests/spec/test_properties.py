@@ -29,7 +29,7 @@ from buglab import model
 from buglab.errors import ScenarioError
 from buglab.spec import plan, scenario
 
-SRC = Path(__file__).resolve().parent.parent / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 NOWHERE = Path("/nonexistent/repo")
 #: modest, and no example database in the work tree (nothing on disk beyond a temp folder)
 SETTINGS = settings(
