@@ -145,10 +145,7 @@ def sqlalchemy(source: Source, trim: Trim) -> str:
             "### Operating system\n\n" + (result.meta_map.get("platform") or "not recorded"),
             "### To reproduce\n\n" + evidence.reproduction_section(source),
             "### Error\n\n" + evidence.outputs_section(source, trim),
-            "### Additional context\n\n"
-            + comment.environment_section(result)
-            + "\n\n"
-            + comment.background_section(source, trim),
+            "### Additional context\n\n" + _context(source, trim),
             comment.footer(source, trim),
         ]
     )
@@ -186,10 +183,7 @@ def coverage(source: Source, trim: Trim) -> str:
             + "1. Commands:\n\n"
             + _indent(evidence.reproduction_section(source)),
             "**Expected behavior**\n\n" + expected + ".",
-            "**Additional context**\n\n"
-            + comment.environment_section(result)
-            + "\n\n"
-            + comment.background_section(source, trim),
+            "**Additional context**\n\n" + _context(source, trim),
             comment.footer(source, trim),
         ]
     )
@@ -220,6 +214,15 @@ def pytest(source: Source, trim: Trim) -> str:
             "#### Minimal example\n\n" + evidence.reproduction_section(source),
             comment.footer(source, trim),
         ]
+    )
+
+
+def _context(source: Source, trim: Trim) -> str:
+    """The environment, then the scenario's description: what a form's last field holds."""
+    return (
+        comment.environment_section(source.result)
+        + "\n\n"
+        + comment.background_section(source, trim)
     )
 
 
