@@ -2,7 +2,7 @@
 
 A maintainer reads only the comment, so every piece says what it is: the summary what ran and
 what it showed, the trigger what the evidence supports (and what it cannot tell), the tables
-what each symbol means, the reproduction exactly what to paste. :mod:`buglab.templates` puts
+what each symbol means, the reproduction exactly what to paste. :mod:`buglab.report.templates` puts
 the pieces in the order of a project's bug-report form and keeps the whole within GitHub's
 limit.
 """

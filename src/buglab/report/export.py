@@ -1,7 +1,7 @@
 """``export``: one cell as a folder that reproduces it with no lab installed.
 
 Reading the project's files and writing the folder are the only impure parts; what goes into
-the folder is :mod:`buglab.repro`'s.
+the folder is :mod:`buglab.report.repro`'s.
 """
 
 from __future__ import annotations
