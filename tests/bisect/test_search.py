@@ -23,6 +23,7 @@ from buglab.bisect.search import (
     WrongEnd,
     WrongEnds,
     probe_budget,
+    rounds,
     run_search,
 )
 
@@ -260,3 +261,75 @@ def test_any_fixed_oracle_ends_with_an_honest_answer(text: str, oldest: Verdict 
         assert all(text[i] == "s" for i in answer.gap)
     else:  # a fixed oracle never contradicts itself
         assert not isinstance(answer, Inconsistent)
+
+
+# -- several candidates at once: a (k+1)-ary search ------------------------------------------
+
+
+def batches(text: str, oldest: Verdict | None, width: int) -> tuple[Search, list[tuple[int, ...]]]:
+    """The search ``width`` candidates at a time, and the batches it asked for."""
+    state, asked = Search(len(text), oldest), []
+    while batch := state.batch(width):
+        assert len(batch) <= width and len(set(batch)) == len(batch)
+        asked.append(batch)
+        state = state.record_batch([(i, LETTERS[text[i]]) for i in reversed(batch)])
+    return state, asked
+
+
+def test_two_workers_probe_both_ends_then_split_the_range_in_three() -> None:
+    state, asked = batches("gggggggggbbbbbbbbbbbbbbbbbbbbb", G, 2)
+    assert asked[0] == (0, 29)
+    assert asked[1] == (10, 19)  # 29 gaps in three parts
+    assert state.answer() == Found(8, 9, B)
+    assert asked[-1] == (8, 9), "both sides confirmed in one batch"
+
+
+def test_one_worker_is_the_binary_search() -> None:
+    text = "ggggggggggggggggbbbbbbbbbbbbbbbbbbbbbbbbb"
+    one, asked = batches(text, G, 1)
+    plain, _ = run_search(len(text), oracle(text), oldest=G)
+    assert one.observations == plain.observations
+    assert all(len(b) == 1 for b in asked)
+
+
+def test_a_batch_out_of_turn_is_refused() -> None:
+    state = Search(9, G).record_batch([(8, B), (0, G)])
+    with pytest.raises(ValueError, match="not the one to probe"):
+        state.record_batch([(4, G), (5, B)])
+    assert state.batch(2) == (3, 5)
+
+
+@SETTINGS
+@given(monotone(), st.integers(min_value=1, max_value=8))
+def test_k_workers_find_the_same_boundary_in_log_k_plus_1_rounds(
+    case: tuple[str, Verdict], width: int
+) -> None:
+    text, old = case
+    boundary = text.index(text[-1])
+    state, asked = batches(text, old, width)
+    assert state.answer() == Found(boundary - 1, boundary, old.opposite)
+    confirmations = 1 if width >= 2 else 2
+    assert len(asked) <= rounds(len(text), width) + confirmations
+    assert len(set(probed(state))) <= width * rounds(len(text), width)
+
+
+@SETTINGS
+@given(monotone(), st.integers(min_value=2, max_value=6), st.data())
+def test_k_workers_never_blame_a_skip(
+    case: tuple[str, Verdict], width: int, data: st.DataObject
+) -> None:
+    text, old = case
+    boundary = text.index(text[-1])
+    inner = list(range(1, len(text) - 1))
+    skipped = set(data.draw(st.lists(st.sampled_from(inner), max_size=40))) if inner else set()
+    letters = "".join("s" if i in skipped else c for i, c in enumerate(text))
+    state, _ = batches(letters, old, width)
+    answer = state.answer()
+    assert isinstance(answer, Found)
+    assert answer.last_old < boundary <= answer.first_new
+    assert set(answer.gap) <= skipped and answer.first_new not in skipped
+
+
+def test_rounds_shrink_with_workers() -> None:
+    assert [rounds(69, k) for k in (1, 2, 3)] == [2 + 7, 1 + 4, 1 + 4]
+    assert rounds(1000, 1) == 12 and rounds(1000, 2) == 8

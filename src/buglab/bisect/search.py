@@ -8,6 +8,11 @@ what it would probe after either verdict (to prepare both) before the probe has 
 
 Phases, in order: both ends; binary search between the last "old" and first "new" verdicts;
 then the two sides of the boundary once more, to confirm them.
+
+With ``k`` workers, ``batch(k)`` names up to ``k`` candidates to probe at once (both ends
+together, ``k`` points splitting the range into ``k + 1`` equal parts, both confirmations
+together): a ``(k + 1)``-ary search, about ``ceil(log_(k+1) n)`` rounds instead of
+``ceil(log2 n)``. ``batch(1)`` is the plain binary search.
 """
 
 from __future__ import annotations
@@ -161,19 +166,32 @@ class Search:
 
     def next(self) -> int | None:
         """The candidate to probe now, or None when the search is over."""
-        for index in (0, self.size - 1):
-            if self._end(index) is None:
-                return index
+        found = self.batch(1)
+        return found[0] if found else None
+
+    def batch(self, width: int) -> tuple[int, ...]:
+        """Up to ``width`` candidates to probe at once (in this order), () when the search is
+        over. Every one of them is worth probing whatever the others give."""
+        if width < 1:
+            raise ValueError("a batch holds at least one candidate")
+        ends = tuple(i for i in dict.fromkeys((0, self.size - 1)) if self._end(i) is None)
+        if ends:
+            return ends[:width]
         if self.old_verdict is None:
-            return None
+            return ()
         lo, hi = self.bounds()
         tried = {o.index for o in self._seen(Phase.SEARCH)}
         untested = [i for i in range(lo + 1, hi) if i not in tried]
         if untested:
-            middle = (lo + hi) / 2
-            return min(untested, key=lambda i: (abs(i - middle), i))
+            chosen: list[int] = []
+            for part in range(1, width + 1):
+                target = lo + (hi - lo) * part / (width + 1)
+                left = [i for i in untested if i not in chosen]
+                if left:
+                    chosen.append(min(left, key=lambda i: (abs(i - target), i)))
+            return tuple(sorted(chosen))
         confirmed = {o.index for o in self._seen(Phase.CONFIRM)}
-        return next((i for i in (lo, hi) if i not in confirmed), None)
+        return tuple(i for i in dict.fromkeys((lo, hi)) if i not in confirmed)[:width]
 
     def phase(self) -> Phase:
         if not self.ends_done:
@@ -183,10 +201,17 @@ class Search:
         return Phase.SEARCH if any(i not in tried for i in range(lo + 1, hi)) else Phase.CONFIRM
 
     def record(self, index: int, verdict: Verdict) -> Search:
-        if index != self.next():
-            raise ValueError(f"candidate {index} was not the one to probe ({self.next()})")
-        observation = Observation(index, verdict, self.phase())
-        return Search(self.size, self.oldest, (*self.observations, observation))
+        return self.record_batch(((index, verdict),))
+
+    def record_batch(self, verdicts: Sequence[tuple[int, Verdict]]) -> Search:
+        """The state after the verdicts of one batch (``batch(len(verdicts))``, any order)."""
+        wanted = self.batch(max(1, len(verdicts)))
+        if sorted(i for i, _ in verdicts) != sorted(wanted):
+            given = [i for i, _ in verdicts]
+            raise ValueError(f"candidates {given}: not the one to probe now ({list(wanted)})")
+        phase = self.phase()
+        seen = tuple(Observation(i, v, phase) for i, v in verdicts)
+        return Search(self.size, self.oldest, (*self.observations, *seen))
 
     # -- the answer --------------------------------------------------------------------------
 
@@ -227,13 +252,22 @@ def find_flips(observations: Sequence[Observation]) -> tuple[Flip, ...]:
 
 
 def run_search(
-    size: int, probe: Callable[[int], Verdict], oldest: Verdict | None = None
+    size: int, probe: Callable[[int], Verdict], oldest: Verdict | None = None, width: int = 1
 ) -> tuple[Search, Answer]:
     """The whole search against ``probe``: what a driver does, without the printing."""
     state = Search(size, oldest)
-    while (index := state.next()) is not None:
-        state = state.record(index, probe(index))
+    while batch := state.batch(width):
+        state = state.record_batch([(index, probe(index)) for index in batch])
     return state, state.answer()
+
+
+def rounds(size: int, width: int) -> int:
+    """Most batches the ends and the search take on a monotone oracle with no skips, ``width``
+    candidates at a time (the confirmations come on top: one batch for ``width`` >= 2)."""
+    if size < 2:
+        return 1
+    ends = 1 if width >= 2 else 2
+    return ends + math.ceil(math.log(size - 1, width + 1) - 1e-9)
 
 
 def probe_budget(size: int) -> int:
