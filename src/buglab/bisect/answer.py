@@ -50,6 +50,8 @@ class Bisected:
     seconds: float
     changes: tuple[PackageChange, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
+    rounds: int = 0  # batches of probes run at once; 0: not counted
+    jobs: int = 1  # candidates probed at once (--jobs)
 
     @property
     def is_date(self) -> bool:
@@ -126,9 +128,10 @@ def lines(b: Bisected) -> list[str]:
     if isinstance(answer, Found):
         out += _found_lines(b, answer)
         out += _change_lines(b)
+    at_once = f" ({b.rounds} rounds, {b.jobs} at a time)" if b.jobs > 1 and b.rounds else ""
     out.append(
         f"venvs: {b.built} built, {b.reused} reused; {len(b.probes)} probes of "
-        f"{len(b.candidates)} candidates in {b.seconds:.1f} s"
+        f"{len(b.candidates)} candidates in {b.seconds:.1f} s{at_once}"
     )
     out.append(final_line(b))
     return out

@@ -33,6 +33,8 @@ def check_options(options: BisectOptions) -> None:
     """Flags that cannot work together, or values that cannot be read, before anything else."""
     if options.repeat < 1:
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
+    if options.jobs < 1:
+        raise UsageError(f"--jobs {options.jobs}: must be at least 1")
     if options.package is None:
         for flag, given in (("--day", options.day), ("--pre", options.pre)):
             if given:

@@ -55,6 +55,8 @@ def answer_json(b: Bisected) -> dict[str, Any]:
         "candidates": list(b.candidates),
         "set_aside": [{"candidate": s.version, "reason": s.reason} for s in b.set_aside],
         "venvs": {"built": b.built, "reused": b.reused},
+        "jobs": b.jobs,
+        "rounds": b.rounds,
         "probes": [
             {
                 "candidate": p.candidate,

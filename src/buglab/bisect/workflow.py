@@ -8,11 +8,13 @@ Bad input stops before the search, so that nothing is built.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shlex
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -78,7 +80,7 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         memo = resolver if subject.package is None and execution.backend == "uv" else None
         prober = Prober(execution, subject, memo)
         with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C
-            state = drive(found.labels, cells, found.oldest, prober, say)
+            driven = drive(found.labels, cells, found.oldest, prober, say, jobs=options.jobs)
     finally:
         if resolver is not None:
             resolver.close()
@@ -89,8 +91,10 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         candidates=found.labels,
         set_aside=found.set_aside,
         oldest_called=found.oldest,
-        probes=tuple(prober.probes),
-        answer=state.answer(),
+        probes=driven.probes,
+        answer=driven.state.answer(),
+        rounds=driven.rounds,
+        jobs=options.jobs,
         started=clock,
         seconds=time.monotonic() - started,
     )
@@ -124,6 +128,18 @@ class Probes(Protocol):
 
     def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe: ...
 
+    def cancel(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Driven:
+    """The search's last state, every probe in the order the search asked for it, and the
+    number of rounds (batches of probes run at once)."""
+
+    state: Search
+    probes: tuple[Probe, ...]
+    rounds: int
+
 
 def drive(
     labels: Sequence[str],
@@ -131,16 +147,67 @@ def drive(
     oldest: Verdict | None,
     prober: Probes,
     say: Say,
-) -> Search:
-    """The search against real probes; while one runs, the next candidates are resolved."""
-    state = Search(len(labels), oldest)
-    while (at := state.next()) is not None:
-        ahead = {state.record(at, v).next() for v in Verdict} - {None, at}
-        prober.prefetch([cells[i] for i in sorted(i for i in ahead if i is not None)])
-        probe = prober.probe(labels[at], cells[at], state.phase())
+    *,
+    jobs: int = 1,
+    start: Search | None = None,
+) -> Driven:
+    """The search against real probes, ``jobs`` candidates at a time (each line printed as its
+    probe finishes); while a batch runs, the candidates of every next batch are resolved."""
+    state = start or Search(len(labels), oldest)
+    probes: list[Probe] = []
+    rounds = 0
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="probe") as pool:
+        while batch := state.batch(max(1, jobs)):
+            rounds += 1
+            ahead = sorted(_ahead(state, batch, jobs))
+            prober.prefetch([cells[i] for i in ahead])
+            phase = state.phase()
+            found = _probe_batch(batch, labels, cells, phase, prober, pool, say)
+            probes += [found[i] for i in batch]
+            state = state.record_batch([(i, found[i].verdict) for i in batch])
+    return Driven(state, tuple(probes), rounds)
+
+
+def _probe_batch(
+    batch: Sequence[int],
+    labels: Sequence[str],
+    cells: Sequence[model.Cell],
+    phase: Phase,
+    prober: Probes,
+    pool: ThreadPoolExecutor,
+    say: Say,
+) -> dict[int, Probe]:
+    if len(batch) == 1:  # in this thread: Ctrl-C reaches the probe's processes directly
+        (at,) = batch
+        probe = prober.probe(labels[at], cells[at], phase)
         say(answer.probe_line(probe))
-        state = state.record(at, probe.verdict)
-    return state
+        return {at: probe}
+    futures = {pool.submit(prober.probe, labels[i], cells[i], phase): i for i in batch}
+    found: dict[int, Probe] = {}
+    try:
+        for future in as_completed(futures):
+            found[futures[future]] = future.result()
+            say(answer.probe_line(found[futures[future]]))
+    except BaseException:
+        prober.cancel()  # the other probes' processes end now; the pool then joins them
+        raise
+    return found
+
+
+def _ahead(state: Search, batch: Sequence[int], jobs: int) -> set[int]:
+    """The candidates any outcome of ``batch`` could make the search ask for next."""
+    if len(batch) <= 3:
+        patterns = list(itertools.product((Verdict.GOOD, Verdict.BAD), repeat=len(batch)))
+    else:  # a monotone range: the first j behave like the oldest end, the rest do not
+        patterns = [
+            (old,) * j + (old.opposite,) * (len(batch) - j)
+            for old in (Verdict.GOOD, Verdict.BAD)
+            for j in range(len(batch) + 1)
+        ]
+    following: set[int] = set()
+    for pattern in patterns:
+        following.update(state.record_batch(list(zip(batch, pattern))).batch(max(1, jobs)))
+    return following - set(batch)
 
 
 def settle(
