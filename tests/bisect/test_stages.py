@@ -488,7 +488,5 @@ def test_a_probe_that_breaks_off_cancels_the_others(seed: model.Scenario) -> Non
 
     fake = Interrupted(labels, "ggggbbbbb")
     with pytest.raises(KeyboardInterrupt):
-        bisection.drive(
-            labels, [s.release_cell(x) for x in labels], None, fake, print, jobs=2
-        )
+        bisection.drive(labels, [s.release_cell(x) for x in labels], None, fake, print, jobs=2)
     assert getattr(fake, "cancelled", False)
