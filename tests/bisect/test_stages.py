@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from buglab import model
-from buglab.bisect import answer, cell, record
+from buglab.bisect import answer, cell, driving, record
 from buglab.bisect import workflow as bisection
 from buglab.bisect.options import BisectOptions
 from buglab.bisect.probing import Probe, Subject
@@ -266,7 +266,7 @@ def bisected(
     cells = [s.day_cell(x) if s.package is None else s.release_cell(x) for x in labels]
     fake = FakeProber(labels, text, versions)
     said: list[str] = []
-    driven = bisection.drive(labels, cells, oldest, fake, said.append)
+    driven = driving.drive(labels, cells, oldest, fake, said.append)
     assert said == [answer.probe_line(p) for p in fake.probes]
     assert list(driven.probes) == fake.probes and driven.rounds == len(fake.probes)
     assert fake.prefetched, "the next candidates are resolved while a probe runs"
@@ -444,7 +444,7 @@ def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario
 
     fake = FlipsOnConfirm(labels, "gggbbb")
     cells = [s.release_cell(x) for x in labels]
-    driven = bisection.drive(labels, cells, Verdict.GOOD, fake, lambda line: None)
+    driven = driving.drive(labels, cells, Verdict.GOOD, fake, lambda line: None)
     b = answer.Bisected(
         s, (), "3.11.7", labels, (), Verdict.GOOD, driven.probes, driven.state.answer(), "", 1.0
     )
@@ -464,11 +464,9 @@ def test_two_at_a_time_take_fewer_rounds_and_store_probes_in_the_searchs_order(
     labels = tuple(f"2.0.{n}" for n in range(30))
     cells = [s.release_cell(x) for x in labels]
     text = "g" * 21 + "b" * 9
-    one = bisection.drive(labels, cells, Verdict.GOOD, FakeProber(labels, text), print)
+    one = driving.drive(labels, cells, Verdict.GOOD, FakeProber(labels, text), print)
     said: list[str] = []
-    two = bisection.drive(
-        labels, cells, Verdict.GOOD, FakeProber(labels, text), said.append, jobs=2
-    )
+    two = driving.drive(labels, cells, Verdict.GOOD, FakeProber(labels, text), said.append, jobs=2)
     assert one.state.answer() == two.state.answer() == Found(20, 21, Verdict.BAD)
     assert two.rounds < one.rounds
     assert [p.candidate for p in two.probes[:2]] == ["2.0.0", "2.0.29"]
@@ -488,5 +486,5 @@ def test_a_probe_that_breaks_off_cancels_the_others(seed: model.Scenario) -> Non
 
     fake = Interrupted(labels, "ggggbbbbb")
     with pytest.raises(KeyboardInterrupt):
-        bisection.drive(labels, [s.release_cell(x) for x in labels], None, fake, print, jobs=2)
+        driving.drive(labels, [s.release_cell(x) for x in labels], None, fake, print, jobs=2)
     assert getattr(fake, "cancelled", False)

@@ -11,7 +11,9 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from buglab import model
@@ -66,6 +68,27 @@ class Subject:
                 spec,
                 requirements=(*requirements, *self.hold, f"{self.package}=={version}"),
                 pins=(*pins, model.Version(self.package, f"=={version}")),
+                date=self.day or spec.date,
+            ),
+        )
+
+    def source_cell(self, candidate: str, wheel: Path) -> model.Cell:
+        """The cell with the package installed from ``wheel`` (built from a commit) in place of
+        any release of it; every other requirement as the cell has it."""
+        assert self.package is not None
+        spec = self.cell.venv
+        named = {r: Requirement(r) for r in spec.requirements if r not in self.dropped}
+        ours = [q for q in named.values() if canonicalize_name(q.name) == self.package]
+        kept = [r for r, q in named.items() if canonicalize_name(q.name) != self.package]
+        extras = sorted({extra for q in ours for extra in q.extras})
+        wanted = f"{self.package}[{','.join(extras)}]" if extras else self.package
+        pins = [p for p in spec.pins if canonicalize_name(p.package) != self.package]
+        return self._cell(
+            f"{self.package}@{candidate}",
+            replace(
+                spec,
+                requirements=(*kept, *self.hold, f"{wanted} @ {wheel.as_uri()}"),
+                pins=tuple(pins),
                 date=self.day or spec.date,
             ),
         )

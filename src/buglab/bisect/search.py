@@ -13,14 +13,24 @@ With ``k`` workers, ``batch(k)`` names up to ``k`` candidates to probe at once (
 together, ``k`` points splitting the range into ``k + 1`` equal parts, both confirmations
 together): a ``(k + 1)``-ary search, about ``ceil(log_(k+1) n)`` rounds instead of
 ``ceil(log2 n)``. ``batch(1)`` is the plain binary search.
+
+``weights`` (one per candidate, default 1) split the range by weight instead of by count: a
+commit bisect gives each merge on the first-parent line the weight of the commits it brought
+in, which are searched next if it turns out to be the boundary, so that the whole search costs
+about ``log2`` of the number of commits, not ``log2`` of the line plus ``log2`` of the merge.
+
+``late_ends`` takes the ends as called and probes each only if it turns out to be a side of the
+boundary (then confirms it like the other side): an end that is not what it was called is
+still found out wherever it matters, and a commit bisect builds neither end unless it must.
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Union
 
 
@@ -116,10 +126,16 @@ class Search:
     size: int
     oldest: Verdict | None = None  # what the user called the oldest candidate; None: find out
     observations: tuple[Observation, ...] = ()
+    weights: tuple[int, ...] = ()  # how much lies behind each candidate; () is all 1
+    late_ends: bool = False  # the ends as called; probed only as sides of the boundary
 
     def __post_init__(self) -> None:
+        if self.late_ends and self.oldest is None:
+            raise ValueError("late ends need the oldest end called good or bad")
         if self.size < 1:
             raise ValueError("a search needs at least one candidate")
+        if self.weights and (len(self.weights) != self.size or min(self.weights) < 1):
+            raise ValueError("one weight of at least 1 per candidate")
         if self.oldest is Verdict.SKIP:
             raise ValueError("the oldest end is called good or bad, never skip")
 
@@ -133,11 +149,25 @@ class Search:
 
     @property
     def ends_done(self) -> bool:
+        if self.late_ends:
+            return True
         return self._end(0) is not None and self._end(self.size - 1) is not None
+
+    def _wrong_ends(self) -> tuple[WrongEnd, ...]:
+        """Ends probed and found not to be what they were called."""
+        if self.oldest is None or self.size < 2:
+            return ()
+        return tuple(
+            WrongEnd(index, called, got)
+            for index, called in ((0, self.oldest), (self.size - 1, self.oldest.opposite))
+            if (got := self._end(index)) is not None and got is not called
+        )
 
     @property
     def old_verdict(self) -> Verdict | None:
         """The verdict of the old block, once the ends allow a search at all."""
+        if self.late_ends:
+            return None if self.size < 2 or self._wrong_ends() else self.oldest
         if not self.ends_done or self.size < 2:
             return None
         first, last = self._end(0), self._end(self.size - 1)
@@ -175,7 +205,7 @@ class Search:
         if width < 1:
             raise ValueError("a batch holds at least one candidate")
         ends = tuple(i for i in dict.fromkeys((0, self.size - 1)) if self._end(i) is None)
-        if ends:
+        if ends and not self.late_ends:
             return ends[:width]
         if self.old_verdict is None:
             return ()
@@ -183,22 +213,44 @@ class Search:
         tried = {o.index for o in self._seen(Phase.SEARCH)}
         untested = [i for i in range(lo + 1, hi) if i not in tried]
         if untested:
+            # the weight up to and including each candidate after lo: probing i leaves the
+            # weight up to i (i new) or the rest (i old)
+            upto = list(itertools.accumulate(self._weight(i) for i in range(lo + 1, hi + 1)))
             chosen: list[int] = []
             for part in range(1, width + 1):
-                target = lo + (hi - lo) * part / (width + 1)
+                target = upto[-1] * part / (width + 1)
                 left = [i for i in untested if i not in chosen]
                 if left:
-                    chosen.append(min(left, key=lambda i: (abs(i - target), i)))
+                    chosen.append(min(left, key=lambda i: (abs(upto[i - lo - 1] - target), i)))
             return tuple(sorted(chosen))
+        late = self._late_sides(lo, hi)
+        if late:
+            return late[:width]
         confirmed = {o.index for o in self._seen(Phase.CONFIRM)}
         return tuple(i for i in dict.fromkeys((lo, hi)) if i not in confirmed)[:width]
+
+    def _weight(self, index: int) -> int:
+        return self.weights[index] if self.weights else 1
+
+    def _late_sides(self, lo: int, hi: int) -> tuple[int, ...]:
+        """Sides of the boundary that are ends not probed yet (``late_ends`` only)."""
+        if not self.late_ends:
+            return ()
+        return tuple(i for i in (lo, hi) if i in (0, self.size - 1) and not self._seen_at(i))
+
+    def _seen_at(self, index: int) -> bool:
+        return any(o.index == index for o in self.observations)
 
     def phase(self) -> Phase:
         if not self.ends_done:
             return Phase.END
+        if self.old_verdict is None:
+            return Phase.CONFIRM
         lo, hi = self.bounds()
         tried = {o.index for o in self._seen(Phase.SEARCH)}
-        return Phase.SEARCH if any(i not in tried for i in range(lo + 1, hi)) else Phase.CONFIRM
+        if any(i not in tried for i in range(lo + 1, hi)):
+            return Phase.SEARCH
+        return Phase.END if self._late_sides(lo, hi) else Phase.CONFIRM
 
     def record(self, index: int, verdict: Verdict) -> Search:
         return self.record_batch(((index, verdict),))
@@ -211,28 +263,20 @@ class Search:
             raise ValueError(f"candidates {given}: not the one to probe now ({list(wanted)})")
         phase = self.phase()
         seen = tuple(Observation(i, v, phase) for i, v in verdicts)
-        return Search(self.size, self.oldest, (*self.observations, *seen))
+        return replace(self, observations=(*self.observations, *seen))
 
     # -- the answer --------------------------------------------------------------------------
 
     def answer(self) -> Answer:
         if self.next() is not None:
             raise ValueError("the search is not over")
-        first, last = self._end(0), self._end(self.size - 1)
-        assert first is not None and last is not None
-        if self.oldest is not None:
-            wrong = [
-                WrongEnd(index, called, got)
-                for index, called, got in (
-                    (0, self.oldest, first),
-                    (self.size - 1, self.oldest.opposite, last),
-                )
-                if got is not called
-            ]
-            if wrong and self.size > 1:
-                return WrongEnds(tuple(wrong))
+        wrong = self._wrong_ends()
+        if wrong:
+            return WrongEnds(wrong)
         old = self.old_verdict
         if old is None:
+            first, last = self._end(0), self._end(self.size - 1)
+            assert first is not None and last is not None
             return NoContrast(first, last)
         flips = find_flips(self.observations)
         if len(flips) > 1 or any(f.before.index == f.after.index for f in flips):

@@ -8,22 +8,19 @@ Bad input stops before the search, so that nothing is built.
 
 from __future__ import annotations
 
-import itertools
 import json
 import shlex
 import time
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from filelock import FileLock
 from packaging.version import Version
 
-from buglab import model
 from buglab.bisect import answer, record
 from buglab.bisect.cell import (
+    Range,
     check_options,
     choose_subject,
     day_range,
@@ -31,9 +28,11 @@ from buglab.bisect.cell import (
     free_axes,
     release_range,
 )
+from buglab.bisect.commits import bisect_commits
+from buglab.bisect.driving import drive
 from buglab.bisect.options import BisectOptions
-from buglab.bisect.probing import Probe, Prober, Subject
-from buglab.bisect.search import Found, Phase, Search, Verdict
+from buglab.bisect.probing import Prober, Subject
+from buglab.bisect.search import Found, Verdict
 from buglab.env import (
     Interpreter,
     ReleaseCheck,
@@ -68,19 +67,27 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
     if not isinstance(interpreter, Interpreter):
         raise UsageError(interpreter)
     resolver = _resolver(execution, interpreter, url, options)
+    history = None
     try:
         if subject.package is not None:
-            found = release_range(subject, options, Version(interpreter.version), url)
+            if options.commits:
+                found = Range((), (), None)
+            else:
+                found = release_range(subject, options, Version(interpreter.version), url)
             ensure_in_cell(subject, resolver.resolve if resolver else None)
             cells = tuple(subject.release_cell(label) for label in found.labels)
         else:
             found = day_range(subject, options)
             cells = tuple(subject.day_cell(day) for day in found.labels)
         ReleaseCheck(user_cache(caller), url, options.offline).check([scenario])
-        memo = resolver if subject.package is None and execution.backend == "uv" else None
-        prober = Prober(execution, subject, memo)
-        with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C
-            driven = drive(found.labels, cells, found.oldest, prober, say, jobs=options.jobs)
+        if options.commits:
+            history, driven = bisect_commits(options, subject, execution, interpreter, caller, say)
+            found = Range(history.searched, (), driven.state.oldest)
+        else:
+            memo = resolver if subject.package is None and execution.backend == "uv" else None
+            prober = Prober(execution, subject, memo)
+            with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C
+                driven = drive(found.labels, cells, found.oldest, prober, say, jobs=options.jobs)
     finally:
         if resolver is not None:
             resolver.close()
@@ -97,7 +104,10 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         jobs=options.jobs,
         started=clock,
         seconds=time.monotonic() - started,
+        history=history,
     )
+    if options.then_commits and isinstance(result.answer, Found) and result.answer.exact:
+        result = then_commits(result, options, caller, say)
     if subject.package is None:
         result = settle(result, options, caller, say)
     result = replace(result, seconds=time.monotonic() - started)
@@ -119,95 +129,6 @@ def _resolver(
         index_url,
         options.offline,
     )
-
-
-class Probes(Protocol):
-    """What the search asks of the lab (a :class:`Prober`, or a fake one in tests)."""
-
-    def prefetch(self, cells: Sequence[model.Cell]) -> None: ...
-
-    def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe: ...
-
-    def cancel(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Driven:
-    """The search's last state, every probe in the order the search asked for it, and the
-    number of rounds (batches of probes run at once)."""
-
-    state: Search
-    probes: tuple[Probe, ...]
-    rounds: int
-
-
-def drive(
-    labels: Sequence[str],
-    cells: Sequence[model.Cell],
-    oldest: Verdict | None,
-    prober: Probes,
-    say: Say,
-    *,
-    jobs: int = 1,
-    start: Search | None = None,
-) -> Driven:
-    """The search against real probes, ``jobs`` candidates at a time (each line printed as its
-    probe finishes); while a batch runs, the candidates of every next batch are resolved."""
-    state = start or Search(len(labels), oldest)
-    probes: list[Probe] = []
-    rounds = 0
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="probe") as pool:
-        while batch := state.batch(max(1, jobs)):
-            rounds += 1
-            ahead = sorted(_ahead(state, batch, jobs))
-            prober.prefetch([cells[i] for i in ahead])
-            phase = state.phase()
-            found = _probe_batch(batch, labels, cells, phase, prober, pool, say)
-            probes += [found[i] for i in batch]
-            state = state.record_batch([(i, found[i].verdict) for i in batch])
-    return Driven(state, tuple(probes), rounds)
-
-
-def _probe_batch(
-    batch: Sequence[int],
-    labels: Sequence[str],
-    cells: Sequence[model.Cell],
-    phase: Phase,
-    prober: Probes,
-    pool: ThreadPoolExecutor,
-    say: Say,
-) -> dict[int, Probe]:
-    if len(batch) == 1:  # in this thread: Ctrl-C reaches the probe's processes directly
-        (at,) = batch
-        probe = prober.probe(labels[at], cells[at], phase)
-        say(answer.probe_line(probe))
-        return {at: probe}
-    futures = {pool.submit(prober.probe, labels[i], cells[i], phase): i for i in batch}
-    found: dict[int, Probe] = {}
-    try:
-        for future in as_completed(futures):
-            found[futures[future]] = future.result()
-            say(answer.probe_line(found[futures[future]]))
-    except BaseException:
-        prober.cancel()  # the other probes' processes end now; the pool then joins them
-        raise
-    return found
-
-
-def _ahead(state: Search, batch: Sequence[int], jobs: int) -> set[int]:
-    """The candidates any outcome of ``batch`` could make the search ask for next."""
-    if len(batch) <= 3:
-        patterns = list(itertools.product((Verdict.GOOD, Verdict.BAD), repeat=len(batch)))
-    else:  # a monotone range: the first j behave like the oldest end, the rest do not
-        patterns = [
-            (old,) * j + (old.opposite,) * (len(batch) - j)
-            for old in (Verdict.GOOD, Verdict.BAD)
-            for j in range(len(batch) + 1)
-        ]
-    following: set[int] = set()
-    for pattern in patterns:
-        following.update(state.record_batch(list(zip(batch, pattern))).batch(max(1, jobs)))
-    return following - set(batch)
 
 
 def settle(
@@ -265,8 +186,32 @@ def settle(
 # -- stage: results --------------------------------------------------------------------------
 
 
+def then_commits(
+    result: answer.Bisected, options: BisectOptions, caller: Mapping[str, str], say: Say
+) -> answer.Bisected:
+    """After a release bisect, the commits between the last release on one side and the first
+    on the other, in the same cell and direction."""
+    found = result.answer
+    assert isinstance(found, Found)
+    old, new = result.candidates[found.last_old], result.candidates[found.first_new]
+    good, bad = (old, new) if found.looking_for is Verdict.BAD else (new, old)
+    sub = replace(options, commits=True, then_commits=False, pre=False, good=good, bad=bad)
+    say(f"then: {shlex.join(bisect_command(sub))}")
+    done = run_bisect(sub, caller, say)
+    follow = answer.FollowUp(
+        f"{result.subject.package} commits",
+        bisect_command(sub),
+        answer=answer.final_line(done),
+        path=str(answer_path(sub, done.subject)),
+        culprit=isinstance(done.answer, Found) and done.answer.exact,
+    )
+    return replace(result, follow_ups=(*result.follow_ups, follow))
+
+
 def answer_path(options: BisectOptions, subject: Subject) -> Path:
     what = subject.package or "date"
+    if options.commits:
+        what = f"{what}-commits"
     return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
 
 

@@ -33,18 +33,28 @@ class CommitWheel:
 
 
 class CommitWheels:
-    def __init__(self, wheels: ProjectWheels, repository: Repository) -> None:
+    def __init__(
+        self,
+        wheels: ProjectWheels,
+        repository: Repository,
+        index_url: str | None,
+        offline: bool,
+    ) -> None:
         self.wheels = wheels
         self.repository = repository
+        self.index_url = index_url
+        self.offline = offline
 
     def wheel(
         self,
         commit: Commit,
         interpreter: Interpreter,
-        request: InstallRequest,
+        date: str | None,
         log: Path,
         cancel: threading.Event | None = None,
     ) -> CommitWheel:
+        """``commit``'s wheel, its build requirements resolved as of ``date``."""
+        request = InstallRequest((), None, date, self.index_url, self.offline)
         key = self.wheels.key(f"git:{commit.id}", interpreter, request)
         marker = self.wheels.root / key / FAILED
         with self.wheels.lock(key):
