@@ -41,8 +41,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         raise ValueError(f"VERSION {version!r} is not a version")
     info = f"tinybug-{version}.dist-info"
     files = {p.as_posix(): p.read_bytes() for p in sorted(pathlib.Path("tinybug").glob("*.py"))}
-    files[f"{info}/METADATA"] = f"Metadata-Version: 2.1\\nName: tinybug\\nVersion: {version}\\n".encode()
-    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: tinybuild\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    metadata = f"Metadata-Version: 2.1\\nName: tinybug\\nVersion: {version}\\n"
+    files[f"{info}/METADATA"] = metadata.encode()
+    tags = "Wheel-Version: 1.0\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    files[f"{info}/WHEEL"] = tags.encode()
     record = [_line(name, data) for name, data in files.items()] + [f"{info}/RECORD,,"]
     name = f"tinybug-{version}-py3-none-any.whl"
     with zipfile.ZipFile(pathlib.Path(wheel_directory) / name, "w") as wheel:
@@ -108,9 +110,8 @@ class History:
         for name, text in (files or {"NOTES.txt": f"note {self.count}\n"}).items():
             target = self.path / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            if name == "NOTES.txt" and target.exists():
-                text = target.read_text() + text
-            target.write_text(text)
+            before = target.read_text() if name == "NOTES.txt" and target.exists() else ""
+            target.write_text(before + text)
         self.git("add", "-A")
         self.git("commit", "--quiet", "-m", subject)
         found = self.git("rev-parse", "HEAD")

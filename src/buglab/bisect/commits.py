@@ -28,6 +28,7 @@ from buglab.env import (
     forge_of,
     index_url,
     installer_env,
+    is_local,
     named_repository,
     open_repository,
     user_cache,
@@ -140,7 +141,8 @@ def bisect_commits(
     line, oldest = _line(repository, good, bad)
     refs = (options.good, options.bad) if oldest is Verdict.GOOD else (options.bad, options.good)
     commits = {c.short: c for c in line}
-    history = History(subject.package, origin, forge, refs, commits, tuple(commits))
+    where = str(repository.path) if is_local(origin) else origin
+    history = History(subject.package, where, forge, refs, commits, tuple(commits))
     wheels = CommitWheels(execution.builder.wheels, repository, index_url(caller), options.offline)
     prober = SourceProber(execution, subject, wheels, commits, interpreter)
     # a merge weighs what it brought in: it is searched inside if it is the boundary

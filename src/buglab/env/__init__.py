@@ -21,6 +21,7 @@ from buglab.env.git import (
     Forge,
     Repository,
     forge_of,
+    is_local,
     named_repository,
     open_repository,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "index",
     "index_url",
     "installer_env",
+    "is_local",
     "named_repository",
     "open_repository",
     "proc",
