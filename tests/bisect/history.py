@@ -8,7 +8,8 @@ The history (``make_history``), oldest first, on ``main``:
   third commit breaks the greeting (``TINYBUG-SIGNATURE``);
 - fifteen more direct commits, the third of which cannot be built (its version is not a
   version) and the fourth of which repairs that; ``v0.2.0`` on the last;
-- a squashed pull request (#31) that restores the greeting, then four more; ``v0.2.1``.
+- a squashed pull request (#31) that restores the greeting, then four more, the last of which
+  says the version is 0.2.1; ``v0.2.1``.
 
 With ``bug_after_broken``, the greeting is broken instead by the direct commit right after the
 one that cannot be built (and the pull request changes nothing): a skip at the boundary.
@@ -169,7 +170,8 @@ def make_history(folder: Path, bug_after_broken: bool = False) -> History:
             h.commit(f"More notes {n}")
     h.git("tag", "v0.2.0")
     h.commit("Restore the greeting (#31)", {"tinybug/greeting.py": GOOD}, role="fix")
-    for n in range(1, 5):
+    for n in range(1, 4):
         h.commit(f"Last notes {n}")
+    h.commit("Release 0.2.1", {"VERSION": "0.2.1\n"})
     h.git("tag", "v0.2.1")
     return h

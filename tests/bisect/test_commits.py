@@ -175,3 +175,36 @@ def test_without_repo_the_repository_the_index_names_is_cloned_once_then_fetched
         assert "pypi/tinybug" in index.asked
     assert (clone / "kept").exists(), "fetched, not cloned again"
     assert "no boundary: the end called bad" in second.stdout.splitlines()[-1], second.stdout
+
+
+def wheel_of(h: History, tag: str, folder: Path) -> Path:
+    """A release as the package's index would serve it: the tag built by its own backend."""
+    source = folder / f"source-{tag}"
+    h.git("worktree", "add", "--quiet", "--detach", str(source), tag)
+    build = "import sys; sys.path.insert(0, '_build'); import tinybuild; "
+    build += "tinybuild.build_wheel(sys.argv[1])"
+    subprocess.run([sys.executable, "-c", build, str(folder)], cwd=source, check=True)
+    (found,) = folder.glob(f"tinybug-{tag[1:]}-*.whl")
+    return found
+
+
+def test_then_commits_goes_from_the_first_bad_release_to_the_first_bad_commit(
+    lab: Path, history: History, tmp_path: Path
+) -> None:
+    wheels = [wheel_of(history, tag, tmp_path) for tag in ("v0.1.0", "v0.2.0", "v0.2.1")]
+    files = [{"filename": w.name, "url": w.as_uri(), "hashes": {}} for w in wheels]
+    page = {"tinybug": {"files": files, "versions": ["0.1.0", "0.2.0", "0.2.1"]}}
+    with fake_index(page) as index:
+        argv = ["--good", "0.1.0", "--bad", "0.2.0", "--then-commits", "--repo", str(history.path)]
+        done = bisect(lab, index, *argv, "--results", str(tmp_path / "r"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "first bad: tinybug==0.2.0" in lines
+    then = next(line for line in lines if line.startswith("then: "))
+    assert f"--package tinybug --good 0.1.0 --bad 0.2.0 --commits --repo {history.path}" in then
+    commit_line = f"first bad: tinybug@{short(history, 'bug')} (pull request #7)"
+    assert f"then tinybug commits: {commit_line}" in lines
+    assert lines[-1] == "first bad: tinybug==0.2.0"
+    release = json.loads((tmp_path / "r" / "tiny" / "bisect-tinybug-default.json").read_text())
+    assert release["follow_ups"][0]["answer"] == commit_line
+    assert stored(tmp_path / "r")["answer"]["boundary"] == short(history, "bug")

@@ -134,7 +134,8 @@ def lines(b: Bisected) -> list[str]:
         out += _found_lines(b, answer)
         out += _change_lines(b)
         out += commit_lines(b, answer)
-    at_once = f" ({b.rounds} rounds, {b.jobs} at a time)" if b.jobs > 1 and b.rounds else ""
+    rounds = f"{b.rounds} round{'s' if b.rounds > 1 else ''}"
+    at_once = f" ({rounds}, {b.jobs} at a time)" if b.jobs > 1 and b.rounds else ""
     out.append(
         f"venvs: {b.built} built, {b.reused} reused; {len(b.probes)} probes of "
         f"{searched(b)} in {b.seconds:.1f} s{at_once}"

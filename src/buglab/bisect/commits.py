@@ -57,7 +57,8 @@ class SourceProber(Prober):
     def probe(self, candidate: str, cell: Cell, phase: Phase) -> Probe:
         start = time.monotonic()
         commit = self.commits[candidate]
-        log = self.execution.logs / cell.scenario / f"{cell.id}.build.log"
+        name = f"{self.subject.cell_name},bisect={self.subject.package}@{candidate}"
+        log = self.execution.logs / cell.scenario / f"{name}.build.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         date = self.subject.day or self.subject.cell.venv.date
         found = self.wheels.wheel(commit, self.interpreter, date, log, self.execution.cancel)
@@ -142,15 +143,16 @@ def bisect_commits(
     refs = (options.good, options.bad) if oldest is Verdict.GOOD else (options.bad, options.good)
     commits = {c.short: c for c in line}
     where = str(repository.path) if is_local(origin) else origin
-    history = History(subject.package, where, forge, refs, commits, tuple(commits))
+    total = repository.count(line[0], line[-1])
+    history = History(subject.package, where, forge, refs, commits, tuple(commits), total=total)
     wheels = CommitWheels(execution.builder.wheels, repository, index_url(caller), options.offline)
     prober = SourceProber(execution, subject, wheels, commits, interpreter)
     # a merge weighs what it brought in: it is searched inside if it is the boundary
     brought_in = {c.id: repository.inside(c) for c in line if c.is_merge}
     weights = tuple(1 + len(brought_in.get(c.id, ())) for c in line)
     say(
-        f"commits: {len(line) - 1} on the first-parent line after {line[0].short}, "
-        f"{sum(weights) - len(line)} more inside its merges"
+        f"commits: {total} after {line[0].short} up to {line[-1].short}; {len(line) - 1} on "
+        f"the first-parent line, {sum(weights) - len(line)} more along its merged branches"
     )
     cells = [subject.cell] * len(line)
     start = Search(len(line), oldest, weights=weights, late_ends=True)
@@ -166,7 +168,8 @@ def bisect_commits(
         inside = (line[found.last_old].short, *(c.short for c in brought), merge.short)
         commits.update({c.short: c for c in brought})
         history = replace(history, merge=merge.short, inside=inside)
-        say(f"inside: {history.describe(merge.short)} brought {len(brought)} commits")
+        many = "commits" if len(brought) > 1 else "commit"
+        say(f"inside: {history.describe(merge.short)} brought {len(brought)} {many}")
         ends = (
             Observation(0, oldest, Phase.END),
             Observation(len(inside) - 1, oldest.opposite, Phase.END),

@@ -45,6 +45,7 @@ class History:
     line: tuple[str, ...]
     merge: str | None = None
     inside: tuple[str, ...] = ()
+    total: int = 0  # every commit after the old ref up to the new one, on any line
 
     @property
     def searched(self) -> tuple[str, ...]:
@@ -104,6 +105,7 @@ class History:
             "repository": self.repository,
             "forge": self.forge.url if self.forge else None,
             "refs": list(self.refs),
+            "total": self.total,
             "line": list(self.line),
             "merge": self.merge,
             "inside": list(self.inside),

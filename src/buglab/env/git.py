@@ -127,6 +127,10 @@ class Repository:
         )
         return done.returncode == 0
 
+    def count(self, old: Commit, new: Commit) -> int:
+        """Every commit after ``old`` up to ``new``, on any line."""
+        return int(self.git("rev-list", "--count", f"{old.id}..{new.id}", "--").strip() or 0)
+
     def first_parent(self, old: Commit, new: Commit) -> tuple[Commit, ...]:
         """The commits after ``old`` up to ``new`` along ``new``'s first-parent line, oldest
         first: on a project that merges pull requests, the merges and direct commits."""
