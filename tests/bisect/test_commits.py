@@ -208,3 +208,17 @@ def test_then_commits_goes_from_the_first_bad_release_to_the_first_bad_commit(
     release = json.loads((tmp_path / "r" / "tiny" / "bisect-tinybug-default.json").read_text())
     assert release["follow_ups"][0]["answer"] == commit_line
     assert stored(tmp_path / "r")["answer"]["boundary"] == short(history, "bug")
+
+
+def test_refs_that_name_nothing_or_no_line_of_history_are_one_line(
+    lab: Path, index: FakeIndex, history: History, tmp_path: Path
+) -> None:
+    repo = ["--commits", "--repo", str(history.path), "--results", str(tmp_path)]
+    unknown = bisect(lab, index, *repo, "--good", "0.0.9", "--bad", "v0.2.0")
+    assert unknown.returncode == 2
+    assert "--good 0.0.9: no such tag or commit in " in unknown.stderr
+    assert "tags like it: " in unknown.stderr
+    apart = bisect(lab, index, *repo, "--good", history.ids["step1"], "--bad", "v0.2.1~25")
+    assert apart.returncode == 2
+    assert "neither is an ancestor of the other" in apart.stderr, apart.stderr
+    assert not (tmp_path / "tiny").exists(), "nothing written"
