@@ -93,7 +93,7 @@ def test_a_regression_inside_a_pull_request_names_the_pull_request_and_the_commi
     paragraph = data["paragraph"]
     assert paragraph.startswith(f"**First bad commit: tinybug@{short(history, 'bug')}")
     assert paragraph.rstrip().endswith("python check.py\n```")
-    assert f"tinybug @ git+file://{history.path}@{history.ids['bug']}" in paragraph
+    assert f"pip install git+file://{history.path}@{history.ids['bug']}" in paragraph
 
     again = bisect(lab, index, *argv, "--jobs", "1", "--results", str(tmp_path / "again"))
     assert again.stdout.splitlines()[-1] == lines[-1]

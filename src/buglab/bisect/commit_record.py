@@ -32,7 +32,7 @@ def commit_sentences(b: Bisected, found: Found) -> list[str]:
 
 
 def git_requirement(b: Bisected, commit_id: str) -> str:
-    """``NAME @ git+URL@COMMIT``, as pip takes it."""
+    """``git+URL@COMMIT``, as pip takes it (old pips refuse ``NAME @ git+file:///...``)."""
     history = b.history
     assert history is not None
     if history.forge is not None:
@@ -41,7 +41,7 @@ def git_requirement(b: Bisected, commit_id: str) -> str:
         where = f"file://{history.repository}"
     else:
         where = history.repository
-    return f"{history.package} @ git+{where}@{commit_id}"
+    return f"git+{where}@{commit_id}"
 
 
 def reproduction(b: Bisected, found: Found) -> list[str]:
