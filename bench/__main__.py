@@ -55,6 +55,16 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"which lines, comma-separated (default: {','.join(LINES)})",
     )
     parser.add_argument(
+        "--questions",
+        default=",".join(question.PARTS),
+        help=f"the question line's parts (default: {','.join(question.PARTS)})",
+    )
+    parser.add_argument(
+        "--markupsafe-repo",
+        metavar="PATH|URL",
+        help="the commit bisect's MarkupSafe history (default: the repository its index names)",
+    )
+    parser.add_argument(
         "--baselines",
         action="store_true",
         help="also by hand and nox per cell (several times longer)",
@@ -74,9 +84,14 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"--lines: unknown {', '.join(unknown)} (choose from {', '.join(LINES)})")
     args.lines = lines
+    args.questions = tuple(x for x in args.questions.split(",") if x)
+    wrong = sorted(set(args.questions) - set(question.PARTS))
+    if wrong:
+        parser.error(f"--questions: unknown {', '.join(wrong)} (choose from {question.PARTS})")
     args.runs = args.runs or (1 if args.quick else 5)
     args.only = tuple(args.only) or (QUICK_ONLY if args.quick else ())
     partial = args.quick or args.only or set(lines) != set(LINES)
+    partial = partial or set(args.questions) != set(question.PARTS)
     args.json = args.json or ROOT / "bench" / ("latest-partial.json" if partial else "latest.json")
     return args
 
@@ -108,7 +123,7 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], list[s
         text += ["", "#### The whole lab, and the test suite", "", whole.table(data["whole"])]
         goals += whole.targets(data["whole"])
     if "question" in args.lines:
-        data["question"] = question.measure(tmp)
+        data["question"] = question.measure(tmp, args.questions, args.markupsafe_repo)
         text += ["", "#### The cost of a question: bisection", "", question.table(data["question"])]
         goals += question.targets(data["question"])
     if "scale" in args.lines:

@@ -52,22 +52,34 @@ class FakeIndex:
 
 
 @contextmanager
-def fake_index(pages: Mapping[str, Mapping[str, Any]]) -> Iterator[FakeIndex]:
-    """A local index serving PEP 691 JSON ``pages`` by project name (404 for any other), so
-    its answers are fixed and no request leaves the machine."""
+def fake_index(
+    pages: Mapping[str, Mapping[str, Any]], infos: Mapping[str, Mapping[str, Any]] | None = None
+) -> Iterator[FakeIndex]:
+    """A local index serving PEP 691 JSON ``pages`` by project name under ``/simple/`` and, as
+    PyPI's JSON API does at ``/pypi/NAME/json``, each project's metadata ``infos`` (404 for any
+    other), so its answers are fixed and no request leaves the machine."""
     asked: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            name = self.path.strip("/").split("/")[-1]
+            parts = self.path.strip("/").split("/")
+            if parts[0] == "pypi" and len(parts) == 3 and parts[2] == "json":
+                asked.append(f"pypi/{parts[1]}")
+                self._answer((infos or {}).get(parts[1]), "info", "application/json")
+                return
+            name = parts[-1]
             asked.append(name)
-            if name not in pages:
+            page = pages.get(name)
+            self._answer({"name": name, **page} if page is not None else None, "", "")
+
+        def _answer(self, data: Mapping[str, Any] | None, key: str, kind: str) -> None:
+            if data is None:
                 self.send_error(404)
                 return
             self.send_response(200)
-            self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+            self.send_header("Content-Type", kind or "application/vnd.pypi.simple.v1+json")
             self.end_headers()
-            self.wfile.write(json.dumps({"name": name, **pages[name]}).encode())
+            self.wfile.write(json.dumps({key: data} if key else data).encode())
 
         def log_message(self, *args: object) -> None:
             pass

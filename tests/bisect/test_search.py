@@ -17,12 +17,14 @@ from buglab.bisect.search import (
     Found,
     Inconsistent,
     NoContrast,
+    Observation,
     Phase,
     Search,
     Verdict,
     WrongEnd,
     WrongEnds,
     probe_budget,
+    rounds,
     run_search,
 )
 
@@ -260,3 +262,152 @@ def test_any_fixed_oracle_ends_with_an_honest_answer(text: str, oldest: Verdict 
         assert all(text[i] == "s" for i in answer.gap)
     else:  # a fixed oracle never contradicts itself
         assert not isinstance(answer, Inconsistent)
+
+
+# -- several candidates at once: a (k+1)-ary search ------------------------------------------
+
+
+def batches(text: str, oldest: Verdict | None, width: int) -> tuple[Search, list[tuple[int, ...]]]:
+    """The search ``width`` candidates at a time, and the batches it asked for."""
+    state, asked = Search(len(text), oldest), []
+    while batch := state.batch(width):
+        assert len(batch) <= width and len(set(batch)) == len(batch)
+        asked.append(batch)
+        state = state.record_batch([(i, LETTERS[text[i]]) for i in reversed(batch)])
+    return state, asked
+
+
+def test_two_workers_probe_both_ends_then_split_the_range_in_three() -> None:
+    state, asked = batches("gggggggggbbbbbbbbbbbbbbbbbbbbb", G, 2)
+    assert asked[0] == (0, 29)
+    assert asked[1] == (10, 19)  # 29 gaps in three parts
+    assert state.answer() == Found(8, 9, B)
+    assert asked[-1] == (8, 9), "both sides confirmed in one batch"
+
+
+def test_one_worker_is_the_binary_search() -> None:
+    text = "ggggggggggggggggbbbbbbbbbbbbbbbbbbbbbbbbb"
+    one, asked = batches(text, G, 1)
+    plain, _ = run_search(len(text), oracle(text), oldest=G)
+    assert one.observations == plain.observations
+    assert all(len(b) == 1 for b in asked)
+
+
+def test_a_batch_out_of_turn_is_refused() -> None:
+    state = Search(9, G).record_batch([(8, B), (0, G)])
+    with pytest.raises(ValueError, match="not the one to probe"):
+        state.record_batch([(4, G), (5, B)])
+    assert state.batch(2) == (3, 5)
+
+
+@SETTINGS
+@given(monotone(), st.integers(min_value=1, max_value=8))
+def test_k_workers_find_the_same_boundary_in_log_k_plus_1_rounds(
+    case: tuple[str, Verdict], width: int
+) -> None:
+    text, old = case
+    boundary = text.index(text[-1])
+    state, asked = batches(text, old, width)
+    assert state.answer() == Found(boundary - 1, boundary, old.opposite)
+    confirmations = 1 if width >= 2 else 2
+    assert len(asked) <= rounds(len(text), width) + confirmations
+    assert len(set(probed(state))) <= width * rounds(len(text), width)
+
+
+@SETTINGS
+@given(monotone(), st.integers(min_value=2, max_value=6), st.data())
+def test_k_workers_never_blame_a_skip(
+    case: tuple[str, Verdict], width: int, data: st.DataObject
+) -> None:
+    text, old = case
+    boundary = text.index(text[-1])
+    inner = list(range(1, len(text) - 1))
+    skipped = set(data.draw(st.lists(st.sampled_from(inner), max_size=40))) if inner else set()
+    letters = "".join("s" if i in skipped else c for i, c in enumerate(text))
+    state, _ = batches(letters, old, width)
+    answer = state.answer()
+    assert isinstance(answer, Found)
+    assert answer.last_old < boundary <= answer.first_new
+    assert set(answer.gap) <= skipped and answer.first_new not in skipped
+
+
+def test_rounds_shrink_with_workers() -> None:
+    assert [rounds(69, k) for k in (1, 2, 3)] == [2 + 7, 1 + 4, 1 + 4]
+    assert rounds(1000, 1) == 12 and rounds(1000, 2) == 8
+
+
+# -- a commit bisect: ends probed late, merges weighted by the commits they brought in --------
+
+
+def late(text: str, oldest: Verdict, weights: tuple[int, ...] = ()) -> Search:
+    state = Search(len(text), oldest, weights=weights, late_ends=True)
+    while (i := state.next()) is not None:
+        state = state.record(i, LETTERS[text[i]])
+    return state
+
+
+def test_late_ends_are_probed_only_as_sides_of_the_boundary() -> None:
+    state = late("ggggggggbbbbbbbb", G)
+    assert state.answer() == Found(7, 8, B)
+    assert 0 not in probed(state) and 15 not in probed(state)
+    at_the_end = late("gbbbbbbbbbbbbbbb", G)
+    assert at_the_end.answer() == Found(0, 1, B)
+    assert probed(at_the_end, Phase.END) == [0], "the end that is a side is probed, then confirmed"
+    assert probed(at_the_end, Phase.CONFIRM) == [0, 1]
+
+
+def test_a_late_end_that_is_not_what_it_was_called_is_said_so() -> None:
+    assert late("bbbbbbbb", G).answer() == WrongEnds((WrongEnd(0, G, B),))
+    assert late("gggggggg", G).answer() == WrongEnds((WrongEnd(7, B, G),))
+    assert late("sbbbbbbb", G).answer() == WrongEnds((WrongEnd(0, G, S),))
+
+
+@SETTINGS
+@given(monotone())
+def test_late_ends_build_at_most_log2_n_plus_one(case: tuple[str, Verdict]) -> None:
+    text, old = case
+    boundary = text.index(text[-1])
+    state = late(text, old)
+    assert state.answer() == Found(boundary - 1, boundary, old.opposite)
+    both_ends = len(text) == 2  # then both sides are ends
+    assert len(set(probed(state))) <= math.ceil(math.log2(len(text) - 1)) + 1 + both_ends
+    assert sorted(probed(state, Phase.CONFIRM)) == [boundary - 1, boundary]
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[list[int], int]:
+    """A first-parent line (the old end first, weight 1) of commits and merges, each merge
+    weighing the commits it brought in plus itself; and the commit (of all of them, 0-based
+    after the old end) that introduced the bug."""
+    merges = st.sampled_from([1, 1, 1, 2, 3, 4, 6, 9, 21, 51, 201])
+    weights = [1, *draw(st.lists(merges, min_size=1, max_size=60))]
+    return weights, draw(st.integers(min_value=0, max_value=sum(weights[1:]) - 1))
+
+
+@SETTINGS
+@given(histories())
+def test_first_parent_then_the_merge_builds_at_most_log2_n_plus_3(
+    case: tuple[list[int], int],
+) -> None:
+    weights, culprit = case
+    line = len(weights)
+    # on the line: the merge (or commit) whose block holds the culprit, and where in it
+    at, before = 1, culprit
+    while before >= weights[at]:
+        before, at = before - weights[at], at + 1
+    text = "g" * at + "b" * (line - at)
+    outer = late(text, G, tuple(weights))
+    found = outer.answer()
+    assert found == Found(at - 1, at, B)
+    builds = len(set(probed(outer)))
+    if weights[at] > 1:  # inside: the first parent, the merged commits, the merge itself
+        size = weights[at] + 1
+        ends = (Observation(0, G, Phase.END), Observation(size - 1, B, Phase.END))
+        inner = Search(size, G, ends)
+        inside = "g" * (before + 1) + "b" * (size - before - 1)
+        while (i := inner.next()) is not None:
+            inner = inner.record(i, LETTERS[inside[i]])
+        assert inner.answer() == Found(before, before + 1, B)
+        builds += len(set(probed(inner)) - {0, size - 1})
+    commits = sum(weights[1:])
+    assert builds <= math.ceil(math.log2(commits)) + 3

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 
 from buglab import model
-from buglab.bisect import answer, cell, record
+from buglab.bisect import answer, cell, driving, record
 from buglab.bisect import workflow as bisection
 from buglab.bisect.options import BisectOptions
 from buglab.bisect.probing import Probe, Subject
@@ -234,6 +234,9 @@ class FakeProber:
     def prefetch(self, cells: Sequence[model.Cell]) -> None:
         self.prefetched += [c.id for c in cells]
 
+    def cancel(self) -> None:
+        self.cancelled = True
+
     def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe:
         outcome = self.OUTCOMES[self.answers[candidate]]
         detail = "exit 1: ImportError: cannot import name 'x'" if outcome.value == "failed" else ""
@@ -263,8 +266,9 @@ def bisected(
     cells = [s.day_cell(x) if s.package is None else s.release_cell(x) for x in labels]
     fake = FakeProber(labels, text, versions)
     said: list[str] = []
-    state = bisection.drive(labels, cells, oldest, fake, said.append)
+    driven = driving.drive(labels, cells, oldest, fake, said.append)
     assert said == [answer.probe_line(p) for p in fake.probes]
+    assert list(driven.probes) == fake.probes and driven.rounds == len(fake.probes)
     assert fake.prefetched, "the next candidates are resolved while a probe runs"
     return answer.Bisected(
         s,
@@ -273,8 +277,8 @@ def bisected(
         labels,
         (),
         oldest,
-        tuple(fake.probes),
-        state.answer(),
+        driven.probes,
+        driven.state.answer(),
         "2026-11-23T00:00Z",
         9.0,
     )
@@ -440,9 +444,9 @@ def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario
 
     fake = FlipsOnConfirm(labels, "gggbbb")
     cells = [s.release_cell(x) for x in labels]
-    state = bisection.drive(labels, cells, Verdict.GOOD, fake, lambda line: None)
+    driven = driving.drive(labels, cells, Verdict.GOOD, fake, lambda line: None)
     b = answer.Bisected(
-        s, (), "3.11.7", labels, (), Verdict.GOOD, tuple(fake.probes), state.answer(), "", 1.0
+        s, (), "3.11.7", labels, (), Verdict.GOOD, driven.probes, driven.state.answer(), "", 1.0
     )
     assert answer.final_line(b) == (
         "no single culprit: the outcomes do not split into one good and one bad block: "
@@ -451,3 +455,36 @@ def test_a_side_that_flips_on_confirmation_names_no_culprit(seed: model.Scenario
     )
     assert record.answer_json(b)["answer"]["kind"] == "inconsistent"
     assert record.paragraph(b).startswith("**No single culprit: the outcomes do not split")
+
+
+def test_two_at_a_time_take_fewer_rounds_and_store_probes_in_the_searchs_order(
+    seed: model.Scenario,
+) -> None:
+    s = subject(seed, package="sqlalchemy", only=FIXED)
+    labels = tuple(f"2.0.{n}" for n in range(30))
+    cells = [s.release_cell(x) for x in labels]
+    text = "g" * 21 + "b" * 9
+    one = driving.drive(labels, cells, Verdict.GOOD, FakeProber(labels, text), print)
+    said: list[str] = []
+    two = driving.drive(labels, cells, Verdict.GOOD, FakeProber(labels, text), said.append, jobs=2)
+    assert one.state.answer() == two.state.answer() == Found(20, 21, Verdict.BAD)
+    assert two.rounds < one.rounds
+    assert [p.candidate for p in two.probes[:2]] == ["2.0.0", "2.0.29"]
+    assert [p.candidate for p in two.probes[-2:]] == ["2.0.20", "2.0.21"]
+    assert sorted(said) == sorted(answer.probe_line(p) for p in two.probes)
+
+
+def test_a_probe_that_breaks_off_cancels_the_others(seed: model.Scenario) -> None:
+    s = subject(seed, package="sqlalchemy", only=FIXED)
+    labels = tuple(f"2.0.{n}" for n in range(9))
+
+    class Interrupted(FakeProber):
+        def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe:
+            if candidate == "2.0.8":
+                raise KeyboardInterrupt
+            return super().probe(candidate, cell, phase)
+
+    fake = Interrupted(labels, "ggggbbbbb")
+    with pytest.raises(KeyboardInterrupt):
+        driving.drive(labels, [s.release_cell(x) for x in labels], None, fake, print, jobs=2)
+    assert getattr(fake, "cancelled", False)

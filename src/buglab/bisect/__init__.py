@@ -1,4 +1,4 @@
-"""bisect: since which release or day a cell behaves differently - the pure search, the
+"""bisect: since which release, day or commit a cell behaves differently - the pure search, the
 candidates, probing through the lab, and the answer.
 
 Other wings import what is named here, never a module of this wing directly.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from buglab import model
 from buglab.bisect.candidates import SetAside
+from buglab.bisect.lineage import History
 from buglab.bisect.probing import Probe, Subject
 from buglab.bisect.search import Answer, Found, Inconsistent, NoContrast, Phase, Verdict, WrongEnds
 
@@ -50,14 +51,20 @@ class Bisected:
     seconds: float
     changes: tuple[PackageChange, ...] = ()
     follow_ups: tuple[FollowUp, ...] = ()
+    rounds: int = 0  # batches of probes run at once; 0: not counted
+    jobs: int = 1  # candidates probed at once (--jobs)
+    history: History | None = None  # a commit bisect: the commits it searched
 
     @property
     def is_date(self) -> bool:
         return self.subject.package is None
 
     def name(self, index: int) -> str:
-        """A candidate as the answer line writes it: ``coverage==7.13.3`` or ``2026-02-03``."""
+        """A candidate as the answer line writes it: ``coverage==7.13.3``, ``2026-02-03`` or
+        ``markupsafe@7856c3d945``."""
         label = self.candidates[index]
+        if self.history is not None:
+            return f"{self.subject.package}@{label}"
         return label if self.is_date else f"{self.subject.package}=={label}"
 
     def first_probe(self, index: int) -> Probe:
@@ -126,10 +133,14 @@ def lines(b: Bisected) -> list[str]:
     if isinstance(answer, Found):
         out += _found_lines(b, answer)
         out += _change_lines(b)
+        out += commit_lines(b, answer)
+    rounds = f"{b.rounds} round{'s' if b.rounds > 1 else ''}"
+    at_once = f" ({rounds}, {b.jobs} at a time)" if b.jobs > 1 and b.rounds else ""
     out.append(
         f"venvs: {b.built} built, {b.reused} reused; {len(b.probes)} probes of "
-        f"{len(b.candidates)} candidates in {b.seconds:.1f} s"
+        f"{searched(b)} in {b.seconds:.1f} s{at_once}"
     )
+    out += [f"then {f.package}: {f.answer}" for f in b.follow_ups if not b.is_date]
     out.append(final_line(b))
     return out
 
@@ -150,6 +161,36 @@ def _found_lines(b: Bisected, found: Found) -> list[str]:
     else:
         said = " and ".join(f"{b.name(i)} {again(i)}" for i in sides)
         out.append(f"confirmed: {said} again on a second run (both sides)")
+    return out
+
+
+def searched(b: Bisected) -> str:
+    """``69 candidates``, or for commits ``37 commits on the first-parent line after X and 1
+    inside merge Y``."""
+    history = b.history
+    if history is None:
+        return f"{len(b.candidates)} candidates"
+    text = f"{len(history.line) - 1} commits on the first-parent line after {history.line[0]}"
+    if history.merge:
+        text += f" and {len(history.inside) - 2} inside merge {history.merge}"
+    return text
+
+
+def commit_lines(b: Bisected, found: Found) -> list[str]:
+    """The commit (or the commits a range leaves), how it came in, links, and the other side."""
+    history = b.history
+    if history is None:
+        return []
+    among = [b.candidates[i] for i in (*found.gap, found.first_new)]
+    word = "commit" if found.exact else "candidate"
+    out = []
+    for label in among:
+        commit = history.commits[label]
+        out.append(f'{word}: {commit.id} {commit.date} "{commit.subject}" ({commit.author})')
+        out.append(f"  came in by {history.came_in(label)}")
+        out += [f"  {link}" for link in history.links(label)]
+    side = "last good" if found.looking_for is Verdict.BAD else "last bad"
+    out.append(f"{side}: {history.describe(b.candidates[found.last_old])}")
     return out
 
 
@@ -178,7 +219,9 @@ def final_line(b: Bisected) -> str:
     answer = b.answer
     if isinstance(answer, Found):
         if answer.exact:
-            return f"{what_looked_for(b)}: {b.name(answer.first_new)}"
+            pull = b.history.pull(b.candidates[answer.first_new]) if b.history else None
+            by = f" (pull request #{pull})" if pull is not None else ""
+            return f"{what_looked_for(b)}: {b.name(answer.first_new)}{by}"
         among = [*answer.gap, answer.first_new]
         return (
             f"{what_looked_for(b)}: one of {', '.join(b.name(i) for i in among)} "

@@ -33,12 +33,20 @@ def check_options(options: BisectOptions) -> None:
     """Flags that cannot work together, or values that cannot be read, before anything else."""
     if options.repeat < 1:
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
+    if options.jobs < 1:
+        raise UsageError(f"--jobs {options.jobs}: must be at least 1")
     if options.package is None:
-        for flag, given in (("--day", options.day), ("--pre", options.pre)):
+        for flag, given in (
+            ("--day", options.day),
+            ("--pre", options.pre),
+            ("--commits", options.commits),
+            ("--then-commits", options.then_commits),
+        ):
             if given:
                 raise UsageError(f"{flag} belongs to a release bisect (--package NAME)")
     elif options.then_package:
         raise UsageError("--then-package belongs to a date bisect (--date)")
+    _check_commit_options(options)
     if options.day == "latest":
         raise UsageError("--day latest: pick the cell's toolchain with --only instead")
     if options.day:
@@ -52,6 +60,24 @@ def check_options(options: BisectOptions) -> None:
             raise UsageError(f"--hold {pin!r}: expected NAME==VERSION, e.g. pytest==8.0.0")
         if options.package and canonicalize_name(held.name) == canonicalize_name(options.package):
             raise UsageError(f"--hold {pin}: {held.name} is the package being bisected")
+
+
+def _check_commit_options(options: BisectOptions) -> None:
+    if options.repo is not None and not (options.commits or options.then_commits):
+        raise UsageError("--repo belongs to a commit bisect (--commits or --then-commits)")
+    if not options.commits:
+        return
+    if options.then_commits:
+        raise UsageError("--then-commits continues a release bisect; --commits is one already")
+    if options.pre:
+        raise UsageError("--pre chooses releases; a commit bisect searches commits")
+    missing = [
+        flag for flag, given in (("--good", options.good), ("--bad", options.bad)) if not given
+    ]
+    if missing:
+        raise UsageError(
+            f"--commits: give {' and '.join(missing)} (a release, found as its tag, or a commit)"
+        )
 
 
 def choose_subject(scenario: model.Scenario, options: BisectOptions) -> Subject:

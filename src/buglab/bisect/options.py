@@ -53,4 +53,21 @@ class BisectOptions(RunOptions):
         default=False,
         help="date bisect: when several packages changed that day, bisect each one's releases",
     )
+    commits: bool = flag(
+        "--commits",
+        action="store_true",
+        default=False,
+        help="bisect the package's commits between --good and --bad (tags of releases, or commits)",
+    )
+    repo: str | None = flag(
+        "--repo",
+        metavar="PATH|URL",
+        help="commit bisect: the package's git repository (default: the one its index names)",
+    )
+    then_commits: bool = flag(
+        "--then-commits",
+        action="store_true",
+        default=False,
+        help="release bisect: then bisect the commits between the two releases it names",
+    )
     today: dt.date = field(default_factory=_today)

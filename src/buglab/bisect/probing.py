@@ -7,10 +7,13 @@ that probe's result without building or running anything; a confirmation always 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from buglab import model
@@ -69,6 +72,27 @@ class Subject:
             ),
         )
 
+    def source_cell(self, candidate: str, wheel: Path) -> model.Cell:
+        """The cell with the package installed from ``wheel`` (built from a commit) in place of
+        any release of it; every other requirement as the cell has it."""
+        assert self.package is not None
+        spec = self.cell.venv
+        named = {r: Requirement(r) for r in spec.requirements if r not in self.dropped}
+        ours = [q for q in named.values() if canonicalize_name(q.name) == self.package]
+        kept = [r for r, q in named.items() if canonicalize_name(q.name) != self.package]
+        extras = sorted({extra for q in ours for extra in q.extras})
+        wanted = f"{self.package}[{','.join(extras)}]" if extras else self.package
+        pins = [p for p in spec.pins if canonicalize_name(p.package) != self.package]
+        return self._cell(
+            f"{self.package}@{candidate}",
+            replace(
+                spec,
+                requirements=(*kept, *self.hold, f"{wanted} @ {wheel.as_uri()}"),
+                pins=tuple(pins),
+                date=self.day or spec.date,
+            ),
+        )
+
     def day_cell(self, day: str) -> model.Cell:
         spec = self.cell.venv
         return self._cell(
@@ -108,13 +132,13 @@ class Probe:
 
 
 class Prober:
-    """Probes candidates of one subject through the lab's store; keeps every probe in order."""
+    """Probes candidates of one subject through the lab's store; several at once if asked."""
 
     def __init__(self, execution: Execution, subject: Subject, resolver: Resolver | None):
         self.execution = execution
         self.subject = subject
         self.resolver = resolver
-        self.probes: list[Probe] = []
+        self.guard = threading.Lock()
         self.by_resolution: dict[Resolution, tuple[Probe, model.Cell]] = {}
         self.ran_cell: dict[str, model.Cell] = {}  # candidate -> the cell that really ran
 
@@ -122,17 +146,25 @@ class Prober:
         if self.resolver is not None:
             self.resolver.prefetch([c.venv for c in cells])
 
+    def cancel(self) -> None:
+        """End every probe still running (their processes with them)."""
+        self.execution.cancel.set()
+
     def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe:
         start = time.monotonic()
         if phase is Phase.CONFIRM:
-            ran = self.ran_cell.get(candidate, cell)
+            with self.guard:
+                ran = self.ran_cell.get(candidate, cell)
             confirm = replace(ran, id=f"{cell.id},confirm", labels=cell.labels)
-            return self._keep(self._run(candidate, confirm, phase, start))
+            return self._run(candidate, confirm, phase, start)
         key = self._resolution(cell)
-        if key is not None and key in self.by_resolution:
-            earlier, ran = self.by_resolution[key]
-            self.ran_cell[candidate] = ran
-            again = replace(
+        with self.guard:
+            known = self.by_resolution.get(key) if key is not None else None
+        if known is not None:
+            earlier, ran = known
+            with self.guard:
+                self.ran_cell[candidate] = ran
+            return replace(
                 earlier,
                 candidate=candidate,
                 phase=phase,
@@ -140,16 +172,12 @@ class Prober:
                 same_as=earlier.same_as or earlier.candidate,
                 seconds=time.monotonic() - start,
             )
-            return self._keep(again)
         found = self._run(candidate, cell, phase, start)
-        self.ran_cell[candidate] = cell
-        if key is not None:
-            self.by_resolution[key] = (found, cell)
-        return self._keep(found)
-
-    def _keep(self, probe: Probe) -> Probe:
-        self.probes.append(probe)
-        return probe
+        with self.guard:
+            self.ran_cell[candidate] = cell
+            if key is not None:
+                self.by_resolution.setdefault(key, (found, cell))
+        return found
 
     def _resolution(self, cell: model.Cell) -> Resolution | None:
         if self.resolver is None:

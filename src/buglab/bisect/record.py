@@ -6,7 +6,15 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from buglab.bisect.answer import Bisected, _said, final_line, tidy_detail, what_looked_for
+from buglab.bisect.answer import (
+    Bisected,
+    _said,
+    final_line,
+    searched,
+    tidy_detail,
+    what_looked_for,
+)
+from buglab.bisect.commit_record import commit_sentences, reproduction
 from buglab.bisect.search import Found, NoContrast, Phase, Verdict, WrongEnds
 from buglab.lab import render
 
@@ -17,7 +25,7 @@ SCHEMA = 1
 
 
 # what differs on every asking of the same question: when, how long, whether a venv was reused
-_HOW_IT_WENT = frozenset({"started", "seconds", "venv", "venvs"})
+_HOW_IT_WENT = frozenset({"started", "seconds", "venv", "venvs", "jobs", "rounds"})
 
 
 def same_answer(old: Any, new: Any) -> bool:
@@ -37,9 +45,10 @@ def _facts(value: object) -> object:
 def answer_json(b: Bisected) -> dict[str, Any]:
     """Every probe, the candidates and what was set aside, and the answer: enough to re-read."""
     subject = b.subject
-    return {
+    kind = "commit" if b.history else "date" if b.is_date else "release"
+    data = {
         "schema": SCHEMA,
-        "kind": "date" if b.is_date else "release",
+        "kind": kind,
         "scenario": subject.scenario.name,
         "cell": subject.cell_name,
         "axes": dict(subject.fixed_labels),
@@ -55,6 +64,8 @@ def answer_json(b: Bisected) -> dict[str, Any]:
         "candidates": list(b.candidates),
         "set_aside": [{"candidate": s.version, "reason": s.reason} for s in b.set_aside],
         "venvs": {"built": b.built, "reused": b.reused},
+        "jobs": b.jobs,
+        "rounds": b.rounds,
         "probes": [
             {
                 "candidate": p.candidate,
@@ -88,6 +99,9 @@ def answer_json(b: Bisected) -> dict[str, Any]:
         ],
         "line": final_line(b),
     }
+    if b.history is not None:
+        data["history"] = b.history.to_json()
+    return data
 
 
 def _answer_json(b: Bisected) -> dict[str, Any]:
@@ -144,6 +158,8 @@ def paragraph(b: Bisected) -> str:
     subject = b.subject
     scenario = subject.scenario
     what = f"`{subject.package}`" if subject.package else "the toolchain date"
+    if b.history is not None:
+        what = f"the commits of `{subject.package}` ({b.history.repository})"
     cell = ", ".join(f"{a}={v}" for a, v in subject.fixed_labels)
     pinned = f"; held: {', '.join(f'`{h}`' for h in subject.hold)}" if subject.hold else ""
     day = f"; everything else as of {subject.day}" if subject.day else ""
@@ -153,9 +169,9 @@ def paragraph(b: Bisected) -> str:
         f"Python {b.python}; command `{render.shown_command(subject.cell.argv)}`; the bug "
         f"is the output `{scenario.signature.pattern}`."
     )
+    span = b.history.refs if b.history else (b.candidates[0], b.candidates[-1])
     how = (
-        f"Bisected {what} over {len(b.candidates)} candidates "
-        f"({b.candidates[0]} … {b.candidates[-1]}) in {len(b.probes)} probes "
+        f"Bisected {what} over {searched(b)} ({span[0]} … {span[1]}) in {len(b.probes)} probes "
         f"({b.built} venvs built, {b.reused} reused, {b.seconds:.0f} s), judging each probe "
         "by the outcome (reproduced = bad, passed = good; anything else skipped, never "
         f"blamed): `{shlex.join(b.argv)}`."
@@ -163,21 +179,26 @@ def paragraph(b: Bisected) -> str:
     rows = ["", "| candidate | outcome | detail |", "|---|---|---|"]
     for p in b.probes:
         if p.phase is not Phase.CONFIRM:
-            rows.append(
-                f"| {p.candidate} | {p.outcome.value} | {_cell_text(tidy_detail(p.detail))} |"
-            )
+            name = p.candidate
+            if b.history is not None:
+                name += f" {_cell_text(b.history.commits[p.candidate].subject)[:60]}"
+            rows.append(f"| {name} | {p.outcome.value} | {_cell_text(tidy_detail(p.detail))} |")
     aside = _aside_text(b)
     first = " ".join([head, *_evidence(b)])
-    return "\n".join([first, "", setting, "", how + aside, *rows, ""])
+    found = b.answer if isinstance(b.answer, Found) else None
+    commit = commit_sentences(b, found) if found else []
+    tail = reproduction(b, found) if found else []
+    return "\n".join([first, *commit, "", setting, "", how + aside, *rows, *tail, ""])
 
 
 def _headline(b: Bisected) -> str:
     answer = b.answer
     if isinstance(answer, Found):
-        kind = "day" if b.is_date else "release"
+        kind = "commit" if b.history else "day" if b.is_date else "release"
         word = "bad" if answer.looking_for is Verdict.BAD else "good"
         if answer.exact:
-            return f"First {word} {kind}: {b.name(answer.first_new)}."
+            line = final_line(b)
+            return f"First {word} {kind}: {line.split(': ', 1)[1]}."
         among = ", ".join(b.name(i) for i in (*answer.gap, answer.first_new))
         return f"First {word} {kind}: one of {among}."
     line = final_line(b)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 from filelock import FileLock
 from packaging.version import Version
 
-from buglab import model
 from buglab.bisect import answer, record
 from buglab.bisect.cell import (
+    Range,
     check_options,
     choose_subject,
     day_range,
@@ -29,9 +28,11 @@ from buglab.bisect.cell import (
     free_axes,
     release_range,
 )
+from buglab.bisect.commits import bisect_commits
+from buglab.bisect.driving import drive
 from buglab.bisect.options import BisectOptions
-from buglab.bisect.probing import Probe, Prober, Subject
-from buglab.bisect.search import Found, Phase, Search, Verdict
+from buglab.bisect.probing import Prober, Subject
+from buglab.bisect.search import Found, Verdict
 from buglab.env import (
     Interpreter,
     ReleaseCheck,
@@ -66,19 +67,27 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
     if not isinstance(interpreter, Interpreter):
         raise UsageError(interpreter)
     resolver = _resolver(execution, interpreter, url, options)
+    history = None
     try:
         if subject.package is not None:
-            found = release_range(subject, options, Version(interpreter.version), url)
+            if options.commits:
+                found = Range((), (), None)
+            else:
+                found = release_range(subject, options, Version(interpreter.version), url)
             ensure_in_cell(subject, resolver.resolve if resolver else None)
             cells = tuple(subject.release_cell(label) for label in found.labels)
         else:
             found = day_range(subject, options)
             cells = tuple(subject.day_cell(day) for day in found.labels)
         ReleaseCheck(user_cache(caller), url, options.offline).check([scenario])
-        memo = resolver if subject.package is None and execution.backend == "uv" else None
-        prober = Prober(execution, subject, memo)
-        with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C
-            state = drive(found.labels, cells, found.oldest, prober, say)
+        if options.commits:
+            history, driven = bisect_commits(options, subject, execution, interpreter, caller, say)
+            found = Range(history.searched, (), driven.state.oldest)
+        else:
+            memo = resolver if subject.package is None and execution.backend == "uv" else None
+            prober = Prober(execution, subject, memo)
+            with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C
+                driven = drive(found.labels, cells, found.oldest, prober, say, jobs=options.jobs)
     finally:
         if resolver is not None:
             resolver.close()
@@ -89,11 +98,16 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         candidates=found.labels,
         set_aside=found.set_aside,
         oldest_called=found.oldest,
-        probes=tuple(prober.probes),
-        answer=state.answer(),
+        probes=driven.probes,
+        answer=driven.state.answer(),
+        rounds=driven.rounds,
+        jobs=options.jobs,
         started=clock,
         seconds=time.monotonic() - started,
+        history=history,
     )
+    if options.then_commits and isinstance(result.answer, Found) and result.answer.exact:
+        result = then_commits(result, options, caller, say)
     if subject.package is None:
         result = settle(result, options, caller, say)
     result = replace(result, seconds=time.monotonic() - started)
@@ -115,32 +129,6 @@ def _resolver(
         index_url,
         options.offline,
     )
-
-
-class Probes(Protocol):
-    """What the search asks of the lab (a :class:`Prober`, or a fake one in tests)."""
-
-    def prefetch(self, cells: Sequence[model.Cell]) -> None: ...
-
-    def probe(self, candidate: str, cell: model.Cell, phase: Phase) -> Probe: ...
-
-
-def drive(
-    labels: Sequence[str],
-    cells: Sequence[model.Cell],
-    oldest: Verdict | None,
-    prober: Probes,
-    say: Say,
-) -> Search:
-    """The search against real probes; while one runs, the next candidates are resolved."""
-    state = Search(len(labels), oldest)
-    while (at := state.next()) is not None:
-        ahead = {state.record(at, v).next() for v in Verdict} - {None, at}
-        prober.prefetch([cells[i] for i in sorted(i for i in ahead if i is not None)])
-        probe = prober.probe(labels[at], cells[at], state.phase())
-        say(answer.probe_line(probe))
-        state = state.record(at, probe.verdict)
-    return state
 
 
 def settle(
@@ -198,8 +186,32 @@ def settle(
 # -- stage: results --------------------------------------------------------------------------
 
 
+def then_commits(
+    result: answer.Bisected, options: BisectOptions, caller: Mapping[str, str], say: Say
+) -> answer.Bisected:
+    """After a release bisect, the commits between the last release on one side and the first
+    on the other, in the same cell and direction."""
+    found = result.answer
+    assert isinstance(found, Found)
+    old, new = result.candidates[found.last_old], result.candidates[found.first_new]
+    good, bad = (old, new) if found.looking_for is Verdict.BAD else (new, old)
+    sub = replace(options, commits=True, then_commits=False, pre=False, good=good, bad=bad)
+    say(f"then: {shlex.join(bisect_command(sub))}")
+    done = run_bisect(sub, caller, say)
+    follow = answer.FollowUp(
+        f"{result.subject.package} commits",
+        bisect_command(sub),
+        answer=answer.final_line(done),
+        path=str(answer_path(sub, done.subject)),
+        culprit=isinstance(done.answer, Found) and done.answer.exact,
+    )
+    return replace(result, follow_ups=(*result.follow_ups, follow))
+
+
 def answer_path(options: BisectOptions, subject: Subject) -> Path:
     what = subject.package or "date"
+    if options.commits:
+        what = f"{what}-commits"
     return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
 
 

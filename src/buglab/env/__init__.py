@@ -16,23 +16,38 @@ from buglab.env.backends import (
 from buglab.env.builder import Builder, BuildSettings
 from buglab.env.caller import index_url, installer_env, user_cache
 from buglab.env.dates import cutoff, cutoff_time
+from buglab.env.git import (
+    Commit,
+    Forge,
+    Repository,
+    forge_of,
+    is_local,
+    named_repository,
+    open_repository,
+)
 from buglab.env.index import Dist, Release
 from buglab.env.interpreters import Interpreters
 from buglab.env.project import GENERATED_PYPROJECT, copy_project, project_files
 from buglab.env.release_check import ReleaseCheck
 from buglab.env.resolve import Failed, Resolution, Resolver
+from buglab.env.source import CommitWheel, CommitWheels
 from buglab.env.venvs import VenvStore, venv_store
 
 __all__ = [
     "GENERATED_PYPROJECT",
     "BuildSettings",
     "Builder",
+    "Commit",
+    "CommitWheel",
+    "CommitWheels",
     "Dist",
     "Failed",
+    "Forge",
     "Interpreter",
     "Interpreters",
     "Release",
     "ReleaseCheck",
+    "Repository",
     "Resolution",
     "Resolver",
     "VenvStore",
@@ -42,9 +57,13 @@ __all__ = [
     "cutoff_time",
     "describe_installer",
     "find_uv",
+    "forge_of",
     "index",
     "index_url",
     "installer_env",
+    "is_local",
+    "named_repository",
+    "open_repository",
     "proc",
     "project_files",
     "user_cache",

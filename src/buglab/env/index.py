@@ -120,6 +120,24 @@ def _releases(package: str, index_url: str | None) -> tuple[Release, ...] | None
     return parse_project(data, package) if isinstance(data, dict) else None
 
 
+def project_info(package: str, index_url: str | None) -> Mapping[str, Any] | None:
+    """The project's metadata (``info``) from the JSON API beside the simple index (PyPI's
+    ``/pypi/NAME/json``), or None when there is none or it cannot be read."""
+    base = (index_url or PYPI_SIMPLE).rstrip("/")
+    if not base.endswith("/simple"):
+        return None
+    import urllib.request
+
+    url = f"{base.removesuffix('/simple')}/pypi/{canonicalize_name(package)}/json"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            data = json.load(response)
+    except (OSError, ValueError):
+        return None
+    info = data.get("info") if isinstance(data, dict) else None
+    return info if isinstance(info, dict) else None
+
+
 def parse_project(data: Mapping[str, Any], package: str) -> tuple[Release, ...]:
     """A PEP 691 project page as releases; versions listed without files have none."""
     files: dict[Version, list[Dist]] = {}

@@ -38,7 +38,18 @@ LEGACY = (["setuptools>=40.8.0"], "setuptools.build_meta:__legacy__", None)
 
 
 class BuildFailed(Exception):
-    """The wheel could not be made here; the installer then builds the folder itself."""
+    """The wheel could not be made here; the installer then builds the folder itself.
+
+    ``lasting``: the project's own backend refused (the same files will fail again), rather
+    than its build environment failing to install (which the network may explain)."""
+
+    def __init__(self, message: str, lasting: bool = False) -> None:
+        super().__init__(message)
+        self.lasting = lasting
+
+
+class BuildStopped(BuildFailed):
+    """A build step cut short (the deadline, or a cancel): nothing is learnt about the files."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,22 @@ class ProjectWheels:
     backend: Backend
     env: Mapping[str, str]
     timeout: float
+
+    def key(self, digest: str, interpreter: Interpreter, request: InstallRequest) -> str:
+        """What a wheel depends on: the files (by digest), the toolchain date, the interpreter
+        and the installer that makes its build environment."""
+        parts = [digest, str(request.date), interpreter.executable, interpreter.version]
+        return hashlib.sha256("\0".join([*parts, self.backend.name]).encode()).hexdigest()[:24]
+
+    def lock(self, key: str) -> FileLock:
+        """Held while a wheel of ``key`` is looked for or built: one builder at a time."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.root / f"{key}.lock"))
+
+    def cached(self, key: str, editable: bool) -> Path | None:
+        kind = "editable" if editable else "regular"
+        found = sorted((self.root / key / kind).glob("*.whl"))
+        return found[0] if found else None
 
     def wheel(
         self,
@@ -59,30 +86,35 @@ class ProjectWheels:
         cancel: threading.Event | None,
     ) -> Path | None:
         """The cached wheel of ``project``, building it if needed; None when it cannot be."""
-        key = hashlib.sha256(
-            "\0".join(
-                [
-                    digest,
-                    str(request.date),
-                    interpreter.executable,
-                    interpreter.version,
-                    self.backend.name,
-                ]
-            ).encode()
-        ).hexdigest()[:24]
-        kind = "editable" if editable else "regular"
-        folder = self.root / key
-        folder.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.root / f"{key}.lock")):
-            found = sorted((folder / kind).glob("*.whl"))
-            if found:
-                return found[0]
+        key = self.key(digest, interpreter, request)
+        with self.lock(key):
+            found = self.cached(key, editable)
+            if found is not None:
+                return found
             try:
-                return self._build(folder, kind, project, interpreter, request, log, cancel)
+                return self.build(key, project, interpreter, request, editable, log, cancel)
             except BuildFailed as exc:
+                kind = "editable" if editable else "regular"
                 with log.open("a", encoding="utf-8") as sink:
                     sink.write(f"# no {kind} wheel ({exc}); the installer builds the folder\n")
                 return None
+
+    def build(
+        self,
+        key: str,
+        project: Path,
+        interpreter: Interpreter,
+        request: InstallRequest,
+        editable: bool,
+        log: Path,
+        cancel: threading.Event | None,
+    ) -> Path:
+        """Build the wheel of ``key`` from ``project`` (the caller holds ``lock(key)``);
+        raises :class:`BuildFailed`."""
+        folder = self.root / key
+        folder.mkdir(parents=True, exist_ok=True)
+        kind = "editable" if editable else "regular"
+        return self._build(folder, kind, project, interpreter, request, log, cancel)
 
     def _build(
         self,
@@ -102,7 +134,12 @@ class ProjectWheels:
             cwd: str | None = None,
             extra_environ: Mapping[str, str] | None = None,
         ) -> None:
-            self._run(list(cmd), Path(cwd or project), log, cancel, extra_environ or {})
+            try:
+                self._run(list(cmd), Path(cwd or project), log, cancel, extra_environ or {})
+            except BuildStopped:
+                raise
+            except BuildFailed as exc:  # the backend itself failed: it will again
+                raise BuildFailed(str(exc), lasting=True) from None
 
         hooks = BuildBackendHookCaller(
             str(project),
@@ -128,7 +165,7 @@ class ProjectWheels:
         except BuildFailed:
             raise
         except Exception as exc:  # the backend's own errors: missing hook, bad config
-            raise BuildFailed(f"{type(exc).__name__}: {exc}") from None
+            raise BuildFailed(f"{type(exc).__name__}: {exc}", lasting=True) from None
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -187,8 +224,13 @@ class ProjectWheels:
             log=log,
             cancel=cancel,
         )
+        if done.cancelled or done.timed_out:
+            why = "interrupted" if done.cancelled else f"no end in {self.timeout:.0f} s"
+            raise BuildStopped(f"{Path(argv[0]).name}: {why}")
         if done.returncode != 0:
-            raise BuildFailed(f"{argv[0]} exited with {done.returncode}")
+            lines = [line.strip() for line in done.output.splitlines() if line.strip()]
+            last = f": {lines[-1]}" if lines else ""
+            raise BuildFailed(f"{Path(argv[0]).name} exited with {done.returncode}{last}")
 
 
 _WARNINGS = threading.Lock()
@@ -217,7 +259,7 @@ def build_system(project: Path) -> tuple[list[str], str, list[str] | None]:
     except FileNotFoundError:
         return LEGACY
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BuildFailed(f"pyproject.toml: {exc}") from None
+        raise BuildFailed(f"pyproject.toml: {exc}", lasting=True) from None
     table = data.get("build-system")
     if not isinstance(table, dict) or "build-backend" not in table:
         return LEGACY
