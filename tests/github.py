@@ -82,9 +82,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def _answer(
-            self, status: int, data: object, headers: dict[str, str] | None = None
-        ) -> None:
+        def _answer(self, status: int, data: object, headers: dict[str, str] | None = None) -> None:
             raw = json.dumps(data).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -113,9 +111,7 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     return
                 self._route(method, parts.path, parse_qs(parts.query), body)
 
-        def _route(
-            self, method: str, path: str, query: dict[str, list[str]], body: Any
-        ) -> None:
+        def _route(self, method: str, path: str, query: dict[str, list[str]], body: Any) -> None:
             listing, one = LIST.match(path), ONE.match(path)
             if listing and method in ("GET", "POST"):
                 key = (listing[1], listing[2], int(listing[3]))
@@ -156,17 +152,31 @@ def _handler(state: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         def _valid(self, body: Any) -> bool:
             text = body.get("body") if isinstance(body, dict) else None
             if not isinstance(text, str) or not text:
-                self._answer(422, {"message": "Validation Failed", "errors": [
-                    {"resource": "IssueComment", "code": "missing_field", "field": "body"}
-                ]})
+                self._answer(
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "errors": [
+                            {"resource": "IssueComment", "code": "missing_field", "field": "body"}
+                        ],
+                    },
+                )
                 return False
             if len(text.encode("utf-16-le")) // 2 > LIMIT:
-                self._answer(422, {"message": "Validation Failed", "errors": [{
-                    "resource": "IssueComment",
-                    "code": "custom",
-                    "field": "body",
-                    "message": f"body is too long (maximum is {LIMIT} characters)",
-                }]})
+                self._answer(
+                    422,
+                    {
+                        "message": "Validation Failed",
+                        "errors": [
+                            {
+                                "resource": "IssueComment",
+                                "code": "custom",
+                                "field": "body",
+                                "message": f"body is too long (maximum is {LIMIT} characters)",
+                            }
+                        ],
+                    },
+                )
                 return False
             return True
 

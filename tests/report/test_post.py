@@ -224,7 +224,10 @@ def test_an_unknown_issue_is_404(
 
 
 def test_no_token_is_one_line_before_anything_is_sent(
-    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    github: FakeGitHub,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("GH_TOKEN")
     assert report(github, tmp_path) == 2

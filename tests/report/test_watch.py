@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from buglab import model
 from buglab.report import watch
 
-O = model.Outcome
+Out = model.Outcome
 RUN = "2026-11-25T06:00:00Z"
 LAST = "2026-11-18T06:00:00Z"
 
@@ -20,7 +20,9 @@ def cell(
     measured: str = RUN,
 ) -> model.CellResult:
     cid = ",".join(f"{a}={v}" for a, v in labels)
-    resolved = () if outcome in (O.ENV_ERROR, O.UNAVAILABLE, O.NOT_RUN) else (("six", "1.17.0"),)
+    resolved = (
+        () if outcome in (Out.ENV_ERROR, Out.UNAVAILABLE, Out.NOT_RUN) else (("six", "1.17.0"),)
+    )
     return model.CellResult(
         cid, tuple(labels), resolved, outcome, expected, 0, 0.1, "", measured=measured
     )
@@ -49,17 +51,17 @@ NEW_B = (("toolchain", "latest"), ("mode", "b"))
 def test_a_cell_flips_against_its_expectation_or_else_the_last_results() -> None:
     now = result(
         [
-            cell(OLD_A, O.REPRODUCED, O.REPRODUCED),
-            cell(NEW_A, O.PASSED, O.REPRODUCED),  # went away
-            cell(OLD_B, O.PASSED),  # no expectation, same as last time
-            cell(NEW_B, O.FAILED),  # no expectation, passed last time
+            cell(OLD_A, Out.REPRODUCED, Out.REPRODUCED),
+            cell(NEW_A, Out.PASSED, Out.REPRODUCED),  # went away
+            cell(OLD_B, Out.PASSED),  # no expectation, same as last time
+            cell(NEW_B, Out.FAILED),  # no expectation, passed last time
         ]
     )
-    last = result([cell(OLD_B, O.PASSED, measured=LAST), cell(NEW_B, O.PASSED, measured=LAST)])
+    last = result([cell(OLD_B, Out.PASSED, measured=LAST), cell(NEW_B, Out.PASSED, measured=LAST)])
     found = watch.compare(now, last)
     assert [(f.cell.id, f.before, f.expected, f.kind) for f in found.flips] == [
-        ("toolchain=latest,mode=a", O.REPRODUCED, True, watch.Kind.WENT_AWAY),
-        ("toolchain=latest,mode=b", O.PASSED, False, watch.Kind.CHANGED),
+        ("toolchain=latest,mode=a", Out.REPRODUCED, True, watch.Kind.WENT_AWAY),
+        ("toolchain=latest,mode=b", Out.PASSED, False, watch.Kind.CHANGED),
     ]
     assert found.unmeasured == ()
     assert watch.summary(found) == "demo: the bug went away in 1 cell; 1 cell broke differently"
@@ -68,10 +70,10 @@ def test_a_cell_flips_against_its_expectation_or_else_the_last_results() -> None
 def test_cells_not_measured_now_are_not_flips_and_env_errors_are_never_reported() -> None:
     now = result(
         [
-            cell(OLD_A, O.PASSED, O.REPRODUCED, measured=LAST),  # kept from an earlier run
-            cell(NEW_A, O.NOT_RUN, O.REPRODUCED),
-            cell(OLD_B, O.ENV_ERROR, O.PASSED),
-            cell(NEW_B, O.PASSED, O.PASSED),
+            cell(OLD_A, Out.PASSED, Out.REPRODUCED, measured=LAST),  # kept from an earlier run
+            cell(NEW_A, Out.NOT_RUN, Out.REPRODUCED),
+            cell(OLD_B, Out.ENV_ERROR, Out.PASSED),
+            cell(NEW_B, Out.PASSED, Out.PASSED),
         ]
     )
     found = watch.compare(now, None)
@@ -81,13 +83,15 @@ def test_cells_not_measured_now_are_not_flips_and_env_errors_are_never_reported(
         "demo: 1 cell could not be measured (toolchain=2024-06-01,mode=b: env-error); "
         "not reported upstream"
     )
-    calm = watch.compare(result([cell(NEW_B, O.PASSED, O.PASSED)]), None)
+    calm = watch.compare(result([cell(NEW_B, Out.PASSED, Out.PASSED)]), None)
     assert not calm.changed
     assert watch.summary(calm).startswith("demo: nothing changed (")
 
 
 def test_the_bisect_starts_from_the_newest_day_the_cell_behaved_as_recorded() -> None:
-    now = result([cell(OLD_A, O.REPRODUCED, O.REPRODUCED), cell(NEW_A, O.PASSED, O.REPRODUCED)])
+    now = result(
+        [cell(OLD_A, Out.REPRODUCED, Out.REPRODUCED), cell(NEW_A, Out.PASSED, Out.REPRODUCED)]
+    )
     (flip,) = watch.compare(now, None).flips
     days = watch.date_range(flip, now, None, "2026-11-25")
     assert days == watch.DateRange(
@@ -98,7 +102,7 @@ def test_the_bisect_starts_from_the_newest_day_the_cell_behaved_as_recorded() ->
         "it reproduced on 2024-06-01 (toolchain = 2024-06-01, mode = a in this run)",
     )
     # a week ago the latest cell itself still reproduced: a shorter range
-    last = result([cell(NEW_A, O.REPRODUCED, O.REPRODUCED, measured=LAST)], LAST)
+    last = result([cell(NEW_A, Out.REPRODUCED, Out.REPRODUCED, measured=LAST)], LAST)
     days = watch.date_range(flip, now, last, "2026-11-25")
     assert isinstance(days, watch.DateRange)
     assert (days.good, days.bad) == (None, "2026-11-18")
@@ -106,7 +110,7 @@ def test_the_bisect_starts_from_the_newest_day_the_cell_behaved_as_recorded() ->
 
 
 def test_a_bug_that_came_back_is_bisected_from_the_day_it_passed() -> None:
-    now = result([cell(OLD_B, O.PASSED, O.PASSED), cell(NEW_B, O.REPRODUCED, O.PASSED)])
+    now = result([cell(OLD_B, Out.PASSED, Out.PASSED), cell(NEW_B, Out.REPRODUCED, Out.PASSED)])
     (flip,) = watch.compare(now, None).flips
     assert flip.kind is watch.Kind.CAME_BACK
     days = watch.date_range(flip, now, None, "2026-11-25")
@@ -115,25 +119,25 @@ def test_a_bug_that_came_back_is_bisected_from_the_day_it_passed() -> None:
 
 
 def test_flips_a_date_bisect_cannot_explain_say_why() -> None:
-    pinned = result([cell(OLD_A, O.PASSED, O.REPRODUCED)])
+    pinned = result([cell(OLD_A, Out.PASSED, Out.REPRODUCED)])
     (flip,) = watch.compare(pinned, None).flips
     assert watch.date_range(flip, pinned, None, "2026-11-25") == watch.NotBisected(
         "toolchain=2024-06-01,mode=a",
         "its toolchain is pinned (toolchain = 2024-06-01), so no release since then reaches it",
     )
-    broke = result([cell(NEW_A, O.FAILED, O.REPRODUCED)])
+    broke = result([cell(NEW_A, Out.FAILED, Out.REPRODUCED)])
     (flip,) = watch.compare(broke, None).flips
     reason = watch.date_range(flip, broke, None, "2026-11-25")
     assert isinstance(reason, watch.NotBisected)
     assert reason.reason == (
         "a bisect tells reproduced from passed, and reproduced → failed is not that change"
     )
-    alone = result([cell(NEW_A, O.PASSED, O.REPRODUCED)])
+    alone = result([cell(NEW_A, Out.PASSED, Out.REPRODUCED)])
     (flip,) = watch.compare(alone, None).flips
     reason = watch.date_range(flip, alone, None, "2026-11-25")
     assert isinstance(reason, watch.NotBisected)
     assert reason.reason == "the lab has no day on which this cell reproduced, to bisect from"
-    today = result([cell(NEW_A, O.REPRODUCED, O.REPRODUCED, measured=RUN)], RUN)
+    today = result([cell(NEW_A, Out.REPRODUCED, Out.REPRODUCED, measured=RUN)], RUN)
     reason = watch.date_range(flip, alone, today, "2026-11-25")
     assert isinstance(reason, watch.NotBisected)
     assert reason.reason.endswith("today (measured on 2026-11-25); a day cannot be split")
@@ -142,25 +146,28 @@ def test_flips_a_date_bisect_cannot_explain_say_why() -> None:
 def test_one_bisect_per_kind_of_change() -> None:
     now = result(
         [
-            cell(OLD_A, O.PASSED, O.REPRODUCED),
-            cell(NEW_A, O.PASSED, O.REPRODUCED),
-            cell(OLD_B, O.REPRODUCED, O.PASSED),
-            cell(NEW_B, O.REPRODUCED, O.PASSED),
+            cell(OLD_A, Out.PASSED, Out.REPRODUCED),
+            cell(NEW_A, Out.PASSED, Out.REPRODUCED),
+            cell(OLD_B, Out.REPRODUCED, Out.PASSED),
+            cell(NEW_B, Out.REPRODUCED, Out.PASSED),
         ]
     )
     chosen = watch.to_bisect(watch.compare(now, None).flips)
-    assert [f.cell.id for f in chosen] == ["toolchain=2024-06-01,mode=a", "toolchain=2024-06-01,mode=b"]
+    assert [f.cell.id for f in chosen] == [
+        "toolchain=2024-06-01,mode=a",
+        "toolchain=2024-06-01,mode=b",
+    ]
 
 
 def test_the_section_names_the_flip_the_answer_and_what_was_not_bisected() -> None:
     now = result(
         [
-            cell(OLD_A, O.REPRODUCED, O.REPRODUCED),
-            cell(NEW_A, O.PASSED, O.REPRODUCED),
-            cell(NEW_B, O.PASSED),
+            cell(OLD_A, Out.REPRODUCED, Out.REPRODUCED),
+            cell(NEW_A, Out.PASSED, Out.REPRODUCED),
+            cell(NEW_B, Out.PASSED),
         ]
     )
-    last = result([cell(NEW_B, O.REPRODUCED, measured=LAST)], LAST)
+    last = result([cell(NEW_B, Out.REPRODUCED, measured=LAST)], LAST)
     found = watch.compare(now, last)
     explained = [
         watch.Explanation(
@@ -175,17 +182,19 @@ def test_the_section_names_the_flip_the_answer_and_what_was_not_bisected() -> No
     lines = text.splitlines()
     assert lines[0] == "### Watch, 2026-11-25: the bug went away in 2 cells"
     assert "| toolchain = latest, mode = a | 🐛 reproduced | ✅ passed | six 1.17.0 |" in lines
-    assert "| toolchain = latest, mode = b | 🐛 reproduced (last run) | ✅ passed | six 1.17.0 |" in (
-        lines
+    assert (
+        "| toolchain = latest, mode = b | 🐛 reproduced (last run) | ✅ passed | six 1.17.0 |"
+        in (lines)
     )
     assert "**Since when** (toolchain = latest, mode = a): **first good: 2024-12-04**." in lines
     assert "- culprit: six 1.16.0 → 1.17.0 (the only package that changed)" in lines
     assert (
-        "- asked with `python -m buglab bisect demo --date --only mode=a --bad 2024-06-01`"
-        in lines
+        "- asked with `python -m buglab bisect demo --date --only mode=a --bad 2024-06-01`" in lines
     )
     assert "**First good day: 2024-12-04.**" in lines
-    assert "1 cell that flipped the same way as a bisected one was not bisected separately." in lines
+    assert (
+        "1 cell that flipped the same way as a bisected one was not bisected separately." in lines
+    )
     assert text.endswith("\n\n---\n\n")
     skipped = watch.section(found, [watch.Explanation("toolchain=latest,mode=a", reason="why")])
     assert "**Since when** (toolchain = latest, mode = a): not bisected: why." in skipped

@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 import shlex
 from dataclasses import dataclass
+from typing import Any
 
 from buglab import model
 from buglab.bisect import BisectOptions, answer, answer_path, run_bisect
@@ -72,9 +73,7 @@ def _watch(options: WatchOptions, ctx: Context) -> int:
         for scenario in watched:
             assert scenario.upstream is not None
             github.find(scenario.upstream, post.marker(scenario.name))
-    before = {
-        s.name: history.baseline(options.results_dir / f"{s.name}.json")[0] for s in watched
-    }
+    before = {s.name: history.baseline(options.results_dir / f"{s.name}.json")[0] for s in watched}
     matrix = MatrixOptions(**_shared(options, RunOptions), names=tuple(s.name for s in watched))
     try:
         with _progress(ctx.err, not options.quiet) as progress:
@@ -105,7 +104,7 @@ def _watch(options: WatchOptions, ctx: Context) -> int:
     return status
 
 
-def _shared(options: object, cls: type) -> dict[str, object]:
+def _shared(options: object, cls: type) -> dict[str, Any]:
     """The fields of ``cls`` (a base of ``options``' class) as ``options`` has them."""
     return {f.name: getattr(options, f.name) for f in dataclasses.fields(cls)}
 

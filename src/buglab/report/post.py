@@ -116,7 +116,7 @@ def find_token(caller: Mapping[str, str], api: str) -> Token | None:
     """``GH_TOKEN``, ``GITHUB_TOKEN`` (and for an Enterprise host the CLI's enterprise
     variables), else what ``gh auth token`` prints for the API's host; None when none is set."""
     host = web_host(api)
-    names = TOKEN_VARIABLES
+    names: tuple[str, ...] = TOKEN_VARIABLES
     if host != "github.com":
         names = (*ENTERPRISE_TOKEN_VARIABLES, *TOKEN_VARIABLES)
     for name in names:
@@ -303,9 +303,7 @@ def _refusal(method: str, answer: _Answer, issue: model.IssueRef, token: Token) 
         return f"GitHub refused the comment for {issue} ({why}); {nothing}"
     if 300 <= answer.status < 400:
         moved = headers.get("Location") or "elsewhere"
-        return (
-            f"GitHub answered {why} for {issue}, moved to {moved}: write its new name; {nothing}"
-        )
+        return f"GitHub answered {why} for {issue}, moved to {moved}: write its new name; {nothing}"
     return f"GitHub answered {why} to {method} for {issue}; {nothing}"
 
 
@@ -343,9 +341,7 @@ def post(issue: model.IssueRef, scenario: str, text: str, api: str, token: Token
     return Posted("updated", url)
 
 
-def dry_run(
-    issue: model.IssueRef, scenario: str, text: str, api: str, token: Token | None
-) -> str:
+def dry_run(issue: model.IssueRef, scenario: str, text: str, api: str, token: Token | None) -> str:
     """What :func:`post` would send, request by request; nothing is sent (no request at all)."""
     url = GitHub(api, token or Token("", "")).comments_url(issue)
     body = with_marker(scenario, text)
