@@ -79,7 +79,8 @@ def bisect(session: nox.Session) -> None:
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """An issue comment and an HTML page from stored results: ``-- NAME [--template ...]``."""
+    """An issue comment and an HTML page from stored results: ``-- NAME [--template ...]``;
+    ``--post OWNER/REPO#N`` posts it to that issue (or updates the lab's earlier comment)."""
     _buglab(session, "report")
 
 

@@ -332,3 +332,15 @@ def test_issue_references(text: str, problem: str) -> None:
     with pytest.raises(ValueError, match=re.escape(problem)):
         model.IssueRef.parse(text)
     assert str(model.IssueRef.parse("pallets/jinja.py#12")) == "pallets/jinja.py#12"
+
+
+def test_a_comment_deleted_between_the_look_and_the_update(
+    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert report(github, tmp_path) == 0
+    github.fail.append(Failure(404, body={"message": "Not Found"}, method="PATCH"))
+    assert report(github, tmp_path, "--only", "jinja2=3.0") == 2
+    assert one_error(capsys) == (
+        f"buglab: error: the lab's comment on {ISSUE} was deleted meanwhile (404: Not Found); "
+        "run again"
+    )

@@ -292,6 +292,8 @@ def _refusal(method: str, answer: _Answer, issue: model.IssueRef, token: Token) 
             f"GitHub forbids the token from {token.source} to {_verb(method)} on {issue} "
             f"({why}){need}; {nothing}"
         )
+    if answer.status == 404 and method == "PATCH":
+        return f"the lab's comment on {issue} was deleted meanwhile ({why}); run again"
     if answer.status == 404:
         return (
             f"GitHub has no issue {issue} that the token from {token.source} can see ({why}): "

@@ -207,11 +207,13 @@ def section(watched: Watched, explanations: Sequence[Explanation]) -> str:
     the report with the new table follows it."""
     result = watched.result
     day = result.started[:10]
+    dated = result.axes_of_kind(model.AxisKind.DATE)
+    where = f" in the cells whose {' and '.join(dated)} is `latest`" if dated else ""
     lines = [
         f"### Watch, {day}: {heading(watched)}",
         "",
-        f"buglab ran this scenario again on {day}, every package resolved as of that day where "
-        f"the toolchain is `latest`. {_cells(len(watched.flips))} no longer "
+        f"buglab ran this scenario again on {day}, with every package resolved as of that "
+        f"day{where}. {_cells(len(watched.flips))} no longer "
         f"behave{'s' if len(watched.flips) == 1 else ''} as recorded (the scenario's "
         "expectation, or the last results where it records none):",
         "",
