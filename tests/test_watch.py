@@ -93,7 +93,9 @@ def test_a_fix_upstream_is_bisected_and_posted_once(tmp_path: Path, store: Path)
         assert lines[1].startswith("### Watch, ") and lines[1].endswith(
             ": the bug went away in 1 cell"
         )
-        assert "| toolchain = latest | 🐛 reproduced | ✅ passed | python " in body
+        (row,) = [line for line in lines if line.startswith("| toolchain = latest |")]
+        assert row.startswith("| toolchain = latest | 🐛 reproduced | ✅ passed | py 3.")
+        assert row.endswith(", six 1.17.0 |")
         assert "**Since when** (toolchain = latest): **first good: 2024-12-04**." in lines
         assert "- culprit: six 1.16.0 → 1.17.0 (the only package that changed)" in lines
         assert "**First good day: 2024-12-04.** 2024-12-03 reproduced and 2024-12-04 passed" in body

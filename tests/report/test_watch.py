@@ -21,7 +21,9 @@ def cell(
 ) -> model.CellResult:
     cid = ",".join(f"{a}={v}" for a, v in labels)
     resolved = (
-        () if outcome in (Out.ENV_ERROR, Out.UNAVAILABLE, Out.NOT_RUN) else (("six", "1.17.0"),)
+        ()
+        if outcome in (Out.ENV_ERROR, Out.UNAVAILABLE, Out.NOT_RUN)
+        else (("python", "3.11.7"), ("setuptools", "80.0"), ("six", "1.17.0"))
     )
     return model.CellResult(
         cid, tuple(labels), resolved, outcome, expected, 0, 0.1, "", measured=measured
@@ -37,7 +39,7 @@ def result(cells: Sequence[model.CellResult], started: str = RUN) -> model.Matri
         command_axes=(),
         axis_labels=(("toolchain", ("2024-06-01", "latest")), ("mode", ("a", "b"))),
         cells=tuple(cells),
-        meta=(("started", started),),
+        meta=(("started", started), ("shown_packages", "six")),
         axis_kinds=(("toolchain", "date"), ("mode", "requirements")),
     )
 
@@ -181,9 +183,9 @@ def test_the_section_names_the_flip_the_answer_and_what_was_not_bisected() -> No
     text = watch.section(found, explained)
     lines = text.splitlines()
     assert lines[0] == "### Watch, 2026-11-25: the bug went away in 2 cells"
-    assert "| toolchain = latest, mode = a | 🐛 reproduced | ✅ passed | six 1.17.0 |" in lines
+    assert "| toolchain = latest, mode = a | 🐛 reproduced | ✅ passed | py 3.11.7, six 1.17.0 |" in lines
     assert (
-        "| toolchain = latest, mode = b | 🐛 reproduced (last run) | ✅ passed | six 1.17.0 |"
+        "| toolchain = latest, mode = b | 🐛 reproduced (last run) | ✅ passed | py 3.11.7, six 1.17.0 |"
         in (lines)
     )
     assert "**Since when** (toolchain = latest, mode = a): **first good: 2024-12-04**." in lines

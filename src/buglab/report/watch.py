@@ -220,11 +220,13 @@ def section(watched: Watched, explanations: Sequence[Explanation]) -> str:
         "| cell | recorded | now | versions now |",
         "|---|---|---|---|",
     ]
+    grid = render.Grid(result)
     for flip in watched.flips:
         recorded = f"{_outcome(flip.before)}{'' if flip.expected else ' (last run)'}"
+        row = tuple((axis, flip.cell.label_map[axis]) for axis in result.venv_axes)
         lines.append(
             f"| {facts.label_text(flip.cell.labels)} | {recorded} | {_outcome(flip.cell.outcome)} "
-            f"| {_versions(flip.cell)} |"
+            f"| {grid.resolved(row) or 'no venv'} |"
         )
     by_id = {flip.cell.id: flip for flip in watched.flips}
     for found in explanations:
@@ -258,10 +260,6 @@ def section(watched: Watched, explanations: Sequence[Explanation]) -> str:
 
 def _outcome(outcome: model.Outcome) -> str:
     return f"{render.SYMBOLS[outcome]} {outcome.value}"
-
-
-def _versions(cell: model.CellResult) -> str:
-    return ", ".join(f"{k} {v}" for k, v in cell.resolved) or "no venv"
 
 
 def summary(watched: Watched) -> str:
