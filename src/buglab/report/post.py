@@ -31,6 +31,7 @@ from typing import Any
 
 from buglab import __version__, model
 from buglab.errors import BuglabError
+from buglab.report import templates
 
 GITHUB_API = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -363,7 +364,7 @@ def dry_run(issue: model.IssueRef, scenario: str, text: str, api: str, token: To
         f"(nothing, if it already says exactly this); else POST {url}",
         *(f"   {name}: {value}" for name, value in headers.items()),
         "   Content-Type: application/json",
-        f'   body: {{"body": TEXT}}, TEXT ({len(body):,} characters) being:',
+        f'   body: {{"body": TEXT}}, TEXT ({templates.size(body):,} characters) being:',
         "",
         body,
     ]
