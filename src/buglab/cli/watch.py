@@ -67,8 +67,10 @@ def _watch(options: WatchOptions, ctx: Context) -> int:
         return NOTHING_CHANGED
     api = post.api_url(options.api_url, ctx.caller)
     token = None
-    if not options.dry_run:  # a token that does not work, or an issue that is not there, is
-        token = post.need_token(ctx.caller, api)  # found now, before minutes of runs
+    if not options.dry_run:
+        # a token that does not work, or an issue it cannot see, is one line now, not after
+        # minutes of runs
+        token = post.need_token(ctx.caller, api)
         github = post.GitHub(api, token)
         for scenario in watched:
             assert scenario.upstream is not None
