@@ -266,7 +266,7 @@ def summary(watched: Watched) -> str:
     """One line for the terminal."""
     name = watched.result.scenario
     if not watched.changed:
-        return f"{name}: nothing changed ({render.summary(watched.result)})"
+        return f"{name}: nothing changed ({render.summary(watched.result).rstrip('.')})"
     parts = []
     if watched.flips:
         parts.append(heading(watched))
