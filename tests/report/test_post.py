@@ -344,3 +344,15 @@ def test_a_comment_deleted_between_the_look_and_the_update(
         f"buglab: error: the lab's comment on {ISSUE} was deleted meanwhile (404: Not Found); "
         "run again"
     )
+
+
+def test_a_look_up_that_is_not_a_list_of_comments_posts_nothing(
+    github: FakeGitHub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    github.fail.append(Failure(200, body={"message": "a captive portal"}, method="GET"))
+    assert report(github, tmp_path) == 2
+    assert one_error(capsys) == (
+        f"buglab: error: {github.url} answered the look-up for {ISSUE}'s comments with "
+        "something that is not a list of comments; nothing was posted"
+    )
+    assert github.methods() == ["GET"]

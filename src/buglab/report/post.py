@@ -187,15 +187,22 @@ class GitHub:
             if url is None:
                 break
             answer = self._send("GET", url, None, issue)
-            for item in answer.data if isinstance(answer.data, list) else []:
-                body = str(item.get("body") or "")
+            if not isinstance(answer.data, list):
+                # a proxy's page, say: nothing is known, and a POST could be a second comment
+                raise PostError(
+                    f"{self.api} answered the look-up for {issue}'s comments with something "
+                    "that is not a list of comments; nothing was posted"
+                )
+            for item in answer.data:
+                body = str(item.get("body") or "") if isinstance(item, dict) else ""
                 if body.split("\n", 1)[0].rstrip("\r") == first_line:
                     return dict(item)
             url = self._next_page(answer.headers)
         return None
 
     def create(self, issue: model.IssueRef, body: str) -> dict[str, Any]:
-        return dict(self._send("POST", self.comments_url(issue), body, issue).data)
+        made = self._send("POST", self.comments_url(issue), body, issue).data
+        return dict(made) if isinstance(made, dict) else {}
 
     def update(self, issue: model.IssueRef, comment: Mapping[str, Any], body: str) -> None:
         url = str(comment.get("url") or "")
@@ -229,11 +236,12 @@ class GitHub:
             raise PostError(self._scrub(_refusal(method, answer, issue, self.token))) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", exc)
-            if method == "POST" and not isinstance(exc, urllib.error.URLError):
+            if method != "GET" and not isinstance(exc, urllib.error.URLError):
+                done = "created" if method == "POST" else "updated"
                 raise PostError(
                     self._scrub(
-                        f"no answer from {self.api} to the POST ({reason}): the comment may "
-                        f"have been created; run again, which updates it instead of adding "
+                        f"no answer from {self.api} to the {method} ({reason}): the comment may "
+                        f"have been {done}; run again, which updates it instead of adding "
                         f"another"
                     )
                 ) from None
