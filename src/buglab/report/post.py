@@ -198,6 +198,11 @@ class GitHub:
                 if body.split("\n", 1)[0].rstrip("\r") == first_line:
                     return dict(item)
             url = self._next_page(answer.headers)
+        if url is not None:
+            raise PostError(
+                f"{issue} has more than {MAX_PAGES * PER_PAGE:,} comments: not all were searched "
+                "for the lab's own; nothing was posted"
+            )
         return None
 
     def create(self, issue: model.IssueRef, body: str) -> dict[str, Any]:
