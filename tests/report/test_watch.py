@@ -85,6 +85,9 @@ def test_cells_not_measured_now_are_not_flips_and_env_errors_are_never_reported(
         "demo: 1 cell could not be measured (toolchain=2024-06-01,mode=b: env-error); "
         "not reported upstream"
     )
+    built_now = result([cell(NEW_A, Out.PASSED)])
+    not_built_then = result([cell(NEW_A, Out.ENV_ERROR, measured=LAST)], LAST)
+    assert not watch.compare(built_now, not_built_then).changed
     calm = watch.compare(result([cell(NEW_B, Out.PASSED, Out.PASSED)]), None)
     assert not calm.changed
     said = watch.summary(calm)

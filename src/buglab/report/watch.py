@@ -65,7 +65,8 @@ class Watched:
 
 def compare(now: model.MatrixResult, last: model.MatrixResult | None) -> Watched:
     """The cells of this run that no longer behave as recorded."""
-    before = {c.id: c for c in last.cells if c.ran} if last else {}
+    # a cell whose venv could not be built last time is no record of how it behaves
+    before = {c.id: c for c in last.cells if c.ran and c.outcome not in UNMEASURED} if last else {}
     found = []
     for cell in now.cells:
         if not cell.ran or (cell.measured and cell.measured != now.started):
