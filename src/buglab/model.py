@@ -152,6 +152,37 @@ class Project:
     files: tuple[Path, ...]  # absolute paths of files or folders
 
 
+#: ``owner/repo#123``: GitHub's rules for an account name and a repository name
+ISSUE_REF = re.compile(
+    r"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?)/"
+    r"(?P<repo>[A-Za-z0-9._-]{1,100})#(?P<number>[1-9][0-9]{0,9})\Z"
+)
+
+
+@dataclass(frozen=True)
+class IssueRef:
+    """An issue on GitHub (or GitHub Enterprise), written ``owner/repo#123``."""
+
+    owner: str
+    repo: str
+    number: int
+
+    @classmethod
+    def parse(cls, text: str) -> IssueRef:
+        """The reference, or ValueError saying what is wrong with ``text``."""
+        found = ISSUE_REF.match(text)
+        if found is None or found["repo"] in (".", ".."):
+            url = re.search(r"([^/\s]+)/([^/\s]+)/(?:issues|pull)/([0-9]+)/?\Z", text)
+            hint = f" (write {url[1]}/{url[2]}#{url[3]})" if url else ""
+            raise ValueError(
+                f"{text!r} is not an issue reference; expected OWNER/REPO#NUMBER{hint}"
+            )
+        return cls(found["owner"], found["repo"], int(found["number"]))
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.repo}#{self.number}"
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -171,6 +202,7 @@ class Scenario:
     axes: tuple[Axis, ...]
     excludes: tuple[Rule, ...]
     expects: tuple[Rule, ...]
+    upstream: IssueRef | None = None  # the issue the lab's comment goes to (watch)
 
     def axis(self, name: str) -> Axis:
         return next(a for a in self.axes if a.name == name)

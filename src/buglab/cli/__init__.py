@@ -20,9 +20,15 @@ from buglab.cli.base import Command, Context, Parser
 from buglab.cli.bisect import BISECT_COMMANDS
 from buglab.cli.lab import LAB_COMMANDS
 from buglab.cli.report import REPORT_COMMANDS
+from buglab.cli.watch import WATCH_COMMANDS
 from buglab.errors import BuglabError
 
-COMMANDS: tuple[Command, ...] = (*LAB_COMMANDS, *BISECT_COMMANDS, *REPORT_COMMANDS)
+COMMANDS: tuple[Command, ...] = (
+    *LAB_COMMANDS,
+    *BISECT_COMMANDS,
+    *REPORT_COMMANDS,
+    *WATCH_COMMANDS,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from buglab import model
 from buglab.cli.base import Command, Context
+from buglab.errors import UsageError
 from buglab.files import write_atomic
 from buglab.lab import store
 from buglab.report import (
@@ -15,20 +17,30 @@ from buglab.report import (
     export,
     gather,
     html,
+    post,
     templates,
 )
 from buglab.spec import load_scenarios
 
 
 def _report(options: ReportOptions, ctx: Context) -> int:
+    issue = post.parse_issue(options.post) if options.post else None
+    if issue is None and (options.dry_run or options.api_url):
+        raise UsageError("--dry-run and --api-url go with --post OWNER/REPO#N")
+    api = post.api_url(options.api_url, ctx.caller) if issue else ""
+    token = None  # looked for before anything is written: no token is one line
+    if issue is not None:
+        find = post.find_token if options.dry_run else post.need_token
+        token = find(ctx.caller, api)
     results = options.results_dir
     source = gather(
         options.root, options.scenario, results, options.only, options.rows, options.cols
     )
-    text = templates.render(source, options.template)
+    reserve = len(post.marker(options.scenario)) + 1 if issue else 0
+    text = templates.render(source, options.template, reserve)
     if options.out is not None:
         write_atomic(options.out, text)
-    else:
+    elif issue is None:
         print(text, end="")
     page = options.html or (
         options.out.with_suffix(".html") if options.out else results / f"{options.scenario}.html"
@@ -40,7 +52,29 @@ def _report(options: ReportOptions, ctx: Context) -> int:
         f"{options.scenario}: comment of {templates.size(text):,} characters (GitHub's limit: "
         f"{templates.LIMIT:,}){where}; page -> {page}"
     )
+    if issue is not None:
+        _post(issue, options.scenario, text, api, token, options.dry_run, ctx)
     return 0
+
+
+def _post(
+    issue: model.IssueRef,
+    scenario: str,
+    text: str,
+    api: str,
+    token: post.Token | None,
+    dry_run: bool,
+    ctx: Context,
+) -> post.Posted | None:
+    """The comment to ``issue`` (or, with ``dry_run``, the requests that would post it)."""
+    if dry_run:
+        print(post.dry_run(issue, scenario, text, api, token))
+        return None
+    assert token is not None
+    posted = post.post(issue, scenario, text, api, token)
+    said = {"created": "posted", "updated": "updated", "unchanged": "already up to date"}
+    ctx.say(f"{scenario}: comment {said[posted.action]} on {issue}: {posted.url}")
+    return posted
 
 
 def _export(options: ExportOptions, ctx: Context) -> int:

@@ -12,7 +12,25 @@ from buglab.report.templates import TEMPLATES
 
 
 @dataclass(frozen=True)
-class ReportOptions(Located):
+class Posting(Located):
+    """How a comment reaches GitHub: shared by ``report --post`` and ``watch``."""
+
+    dry_run: bool = flag(
+        "--dry-run",
+        action="store_true",
+        default=False,
+        help="print the requests that would post the comment; send nothing",
+    )
+    api_url: str | None = flag(
+        "--api-url",
+        metavar="URL",
+        help="GitHub's REST API, for GitHub Enterprise: https://HOST/api/v3 "
+        "(default: GITHUB_API_URL, else the gh CLI's GH_HOST, else api.github.com)",
+    )
+
+
+@dataclass(frozen=True)
+class ReportOptions(Posting):
     scenario: str = positional("the scenario whose stored results to report", required=True)
     rows: str | None = flag("--rows", metavar="AXES", help="axes down the table, a,b")
     cols: str | None = flag("--cols", metavar="AXES", help="axes across the table, a,b")
@@ -26,6 +44,12 @@ class ReportOptions(Located):
     out: Path | None = flag("--out", type=Path, help="write the comment here (default: stdout)")
     html: Path | None = flag(
         "--html", type=Path, help="the page (default: beside --out, else results/NAME.html)"
+    )
+    post: str | None = flag(
+        "--post",
+        metavar="OWNER/REPO#N",
+        help="post the comment to this GitHub issue, or update the lab's earlier one there "
+        "(token: GH_TOKEN, GITHUB_TOKEN or `gh auth token`)",
     )
 
 

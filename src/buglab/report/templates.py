@@ -80,22 +80,24 @@ def size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render(source: Source, template: str = "generic") -> str:
-    """The comment, trimmed step by step until it fits; each step is named in the footer."""
+def render(source: Source, template: str = "generic", reserve: int = 0) -> str:
+    """The comment, trimmed step by step until it fits (with ``reserve`` characters left for
+    what is put around it); each step is named in the footer."""
     build = ASSEMBLERS[template]
+    limit = LIMIT - reserve
     for trim in LEVELS:
         text = build(source, trim)
-        if size(text) <= LIMIT:
+        if size(text) <= limit:
             return text
     last = LEVELS[-1]
     for rows in (40, 20, 10, 5):
         trim = replace(last, table_rows=rows, notes=(*last.notes, f"tables cut to {rows} rows"))
         text = build(source, trim)
-        if size(text) <= LIMIT:
+        if size(text) <= limit:
             return text
     note = "\n\n[… cut here: the rest does not fit in one comment]"
-    while size(text) > LIMIT - size(note):
-        text = text[: len(text) - max(1, size(text) - LIMIT + size(note))]
+    while size(text) > limit - size(note):
+        text = text[: len(text) - max(1, size(text) - limit + size(note))]
     return text + note
 
 

@@ -47,6 +47,7 @@ TOP_KEYS = (
     "axes",
     "exclude",
     "expect",
+    "upstream",
 )
 PROJECT_KEYS = ("name", "files")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -120,7 +121,16 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         axes=axes,
         excludes=_rules(check, "exclude", raw.get("exclude", []), axes, expect=False),
         expects=_rules(check, "expect", raw.get("expect", []), axes, expect=True),
+        upstream=_upstream(check, raw["upstream"]) if "upstream" in raw else None,
     )
+
+
+def _upstream(check: Checker, value: object) -> model.IssueRef:
+    """``upstream = "owner/repo#123"``: the issue ``watch`` reports to."""
+    try:
+        return model.IssueRef.parse(check.string("upstream", value))
+    except ValueError as exc:
+        raise check.fail("upstream", str(exc)) from None
 
 
 def _one_line(check: Checker, key: str, value: object) -> str:
