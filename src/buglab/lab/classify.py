@@ -23,16 +23,41 @@ def classify(record: model.RunRecord, signature: re.Pattern[str]) -> tuple[model
     if record.returncode == 0:
         return model.Outcome.PASSED, "exit 0"
     if record.returncode is None:
-        return model.Outcome.FAILED, _last_line(record.output) or "did not start"
+        return model.Outcome.FAILED, reason(record.output) or "did not start"
     if record.returncode < 0:
         return model.Outcome.FAILED, f"killed by signal {-record.returncode}"
-    return model.Outcome.FAILED, f"exit {record.returncode}: {_last_line(record.output)}"
+    return model.Outcome.FAILED, f"exit {record.returncode}: {reason(record.output)}"
 
 
 def _line_of(text: str, found: re.Match[str]) -> str:
     start = text.rfind("\n", 0, found.start()) + 1
     end = text.find("\n", found.end())
     return text[start : end if end >= 0 else len(text)].strip()[:200]
+
+
+#: pytest's line that quotes the exception: ``E   AttributeError: ...``
+PYTEST_E = re.compile(r"^E {2,}(\S.*)$", re.MULTILINE)
+#: an exception as Python prints it last: ``pkg.module.SomeError: message`` (or the bare name)
+EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b(?::.*)?$")
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def reason(output: str) -> str:
+    """Why a run failed, in one line: the exception that caused it, not the runner's summary.
+
+    pytest's first ``E   Name: message`` line (else its first ``E`` line), else the last line
+    of the last traceback, else the last line that says something (``1 error in 0.09s``).
+    """
+    quoted = [m.group(1).strip() for m in PYTEST_E.finditer(output)]
+    named = [line for line in quoted if EXCEPTION.match(line)]
+    if named or quoted:
+        return (named or quoted)[0][:200]
+    at = output.rfind(TRACEBACK)
+    if at >= 0:
+        for line in output[at:].splitlines()[1:]:
+            if EXCEPTION.match(line.strip()) and not line.startswith((" ", "\t")):
+                return line.strip()[:200]
+    return _last_line(output)
 
 
 def _last_line(text: str) -> str:
