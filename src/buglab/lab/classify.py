@@ -38,7 +38,7 @@ def _line_of(text: str, found: re.Match[str]) -> str:
 #: pytest's line that quotes the exception: ``E   AttributeError: ...``
 PYTEST_E = re.compile(r"^E {2,}(\S.*)$", re.MULTILINE)
 #: an exception as Python prints it last: ``pkg.module.SomeError: message`` (or the bare name)
-EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b(?::.*)?$")
+EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*(?::\s.*)?$")
 TRACEBACK = "Traceback (most recent call last):"
 
 
@@ -49,15 +49,20 @@ def reason(output: str) -> str:
     of the last traceback, else the last line that says something (``1 error in 0.09s``).
     """
     quoted = [m.group(1).strip() for m in PYTEST_E.finditer(output)]
-    named = [line for line in quoted if EXCEPTION.match(line)]
-    if named or quoted:
-        return (named or quoted)[0][:200]
+    return exception(output) or (quoted[0][:200] if quoted else _last_line(output))
+
+
+def exception(output: str) -> str:
+    """The exception a run's output names (pytest's ``E`` line, a traceback's last line), or ""."""
+    for found in PYTEST_E.finditer(output):
+        if EXCEPTION.match(found.group(1).strip()):
+            return found.group(1).strip()[:200]
     at = output.rfind(TRACEBACK)
     if at >= 0:
         for line in output[at:].splitlines()[1:]:
             if EXCEPTION.match(line.strip()) and not line.startswith((" ", "\t")):
                 return line.strip()[:200]
-    return _last_line(output)
+    return ""
 
 
 def _last_line(text: str) -> str:
