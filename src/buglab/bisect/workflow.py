@@ -43,13 +43,14 @@ from buglab.env import (
 from buglab.errors import UsageError
 from buglab.files import held, write_atomic
 from buglab.lab import Execution, Say, terminate_as_interrupt
-from buglab.option import to_argv
+from buglab.option import command_line, to_argv
 from buglab.spec import load_scenarios
 
 
-def bisect_command(options: BisectOptions) -> tuple[str, ...]:
-    """The command that asks for ``options``: printed as a follow-up, stored with the answer."""
-    return ("python", "-m", "buglab", "bisect", *to_argv(options))
+def bisect_command(options: BisectOptions, caller: Mapping[str, str]) -> tuple[str, ...]:
+    """The command that asks for ``options``, in the form the user ran (nox or ``buglab``):
+    printed as a follow-up, stored with the answer."""
+    return command_line("bisect", to_argv(options), caller)
 
 
 # -- the whole command -----------------------------------------------------------------------
@@ -84,7 +85,7 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
             resolver.close()
     result = answer.Bisected(
         subject=subject,
-        argv=bisect_command(options),
+        argv=bisect_command(options, caller),
         python=interpreter.version,
         candidates=found.labels,
         set_aside=found.set_aside,
@@ -178,10 +179,10 @@ def settle(
         sub = replace(
             sub, only=tuple(f"{a}={v}" for a, v in result.subject.fixed_labels if a not in free)
         )
-        follow_ups.append(answer.FollowUp(change.package, bisect_command(sub)))
+        follow_ups.append(answer.FollowUp(change.package, bisect_command(sub, caller)))
         if not options.then_package:
             continue
-        say(f"then: {shlex.join(bisect_command(sub))}")
+        say(f"then: {shlex.join(bisect_command(sub, caller))}")
         done = run_bisect(sub, caller, say)
         culprit = isinstance(done.answer, Found) and done.answer.exact
         follow_ups[-1] = replace(
