@@ -59,9 +59,10 @@ def bisect_command(options: BisectOptions, caller: Mapping[str, str]) -> tuple[s
 def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> answer.Bisected:
     started, clock = time.monotonic(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     check_options(options)
-    scenario = load_scenarios(options.root, (options.scenario,))[0]
-    subject = choose_subject(scenario, options)
     url = index_url(caller)
+    releases = ReleaseCheck(user_cache(caller), url, options.offline)
+    scenario = load_scenarios(options.root, (options.scenario,), lambda s: releases.check([s]))[0]
+    subject = choose_subject(scenario, options)
     execution = Execution(replace(options, jobs=1), caller, say, lambda done, total: None)
     interpreter = execution.builder.interpreters.find(subject.cell.venv.python)
     if not isinstance(interpreter, Interpreter):
@@ -75,7 +76,7 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         else:
             found = day_range(subject, options)
             cells = tuple(subject.day_cell(day) for day in found.labels)
-        ReleaseCheck(user_cache(caller), url, options.offline).check([scenario])
+        releases.check([scenario])
         memo = resolver if subject.package is None and execution.backend == "uv" else None
         prober = Prober(execution, subject, memo)
         with terminate_as_interrupt():  # SIGTERM ends the probe's processes, like Ctrl-C

@@ -1,4 +1,4 @@
-"""Before anything is built: every version a scenario names must exist on the index.
+"""Before anything is built: every project and version a scenario names must exist on the index.
 
 A typo (``8.0.7`` for a pytest that never had it, a series ``8.9`` that was never released) would
 otherwise read as ``unavailable`` - "not released yet" - on every date, a fact the lab never
@@ -67,8 +67,9 @@ def named_versions(scenario: model.Scenario) -> Iterator[Named]:
 
 
 def _requirement(source: Path, key: str, text: str) -> Iterator[Named]:
+    """A requirement names a project that must exist, and with a specifier, a release."""
     requirement = Requirement(text)
-    if requirement.specifier and not requirement.url:
+    if not requirement.url:
         yield Named(source, key, text, requirement.name, str(requirement.specifier))
 
 
@@ -143,7 +144,7 @@ def missing(named: Named, releases: Sequence[Version]) -> str:
             f"({', '.join(str(v) for v in pre[-3:])}); name one, or use a specifier"
         )
     if not releases:
-        return f"{shown}: the index has no release of {named.package} at all"
+        return f"{shown}: the index has no release of {named.package} at all (a typo?)"
     return (
         f"{shown}: no release of {named.package} matches it on the index; nearest releases: "
         f"{', '.join(str(v) for v in nearest(named, releases))}"
