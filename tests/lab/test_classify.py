@@ -89,6 +89,12 @@ ValueError: numpy.dtype size changed, may indicate binary incompatibility. Expec
             "Expected 96",
         ),
         ("E       assert 1 == 2\n== 1 failed in 0.1s ==\n", "assert 1 == 2"),
+        (
+            "INTERNALERROR>   File 'plugin.py', line 626\nINTERNALERROR>     pyobject = c.obj\n"
+            "INTERNALERROR> AttributeError: 'Package' object has no attribute 'obj'\n"
+            "=== no tests ran in 0.00s ===\n",
+            "AttributeError: 'Package' object has no attribute 'obj'",
+        ),
         ("something went wrong\n=== 1 error in 0.09s ===\n", "1 error in 0.09s"),
     ],
 )

@@ -20,7 +20,7 @@ from filelock import FileLock
 from packaging.version import Version
 
 from buglab import model
-from buglab.bisect import answer, record
+from buglab.bisect import answer, installable, record
 from buglab.bisect.cell import (
     check_options,
     choose_subject,
@@ -29,6 +29,7 @@ from buglab.bisect.cell import (
     free_axes,
     release_range,
 )
+from buglab.bisect.crosscheck import second_flips
 from buglab.bisect.options import BisectOptions
 from buglab.bisect.probing import Probe, Prober, Subject
 from buglab.bisect.search import Found, Phase, Search, Verdict
@@ -72,6 +73,8 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         if subject.package is not None:
             found = release_range(subject, options, Version(interpreter.version), url)
             ensure_in_cell(subject, resolver.resolve if resolver else None)
+            if options.good is None and options.bad is None and resolver is not None:
+                found = installable.within(found, subject, resolver.resolve, say)
             cells = tuple(subject.release_cell(label) for label in found.labels)
         else:
             found = day_range(subject, options)
@@ -98,6 +101,8 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
     )
     if subject.package is None:
         result = settle(result, options, caller, say)
+    with terminate_as_interrupt():
+        result = second_flips(result, options, prober.probe, url, say)
     result = replace(result, seconds=time.monotonic() - started)
     write_answer(result, answer_path(options, subject))
     return result
@@ -201,7 +206,7 @@ def settle(
 
 
 def answer_path(options: BisectOptions, subject: Subject) -> Path:
-    what = subject.package or "date"
+    what = (subject.package or "date") + ("-pre" if options.pre else "")
     return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
 
 

@@ -40,6 +40,7 @@ PYTEST_E = re.compile(r"^E {2,}(\S.*)$", re.MULTILINE)
 #: an exception as Python prints it last: ``pkg.module.SomeError: message`` (or the bare name)
 EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*(?::\s.*)?$")
 TRACEBACK = "Traceback (most recent call last):"
+INTERNAL = "INTERNALERROR> "
 
 
 def reason(output: str) -> str:
@@ -57,6 +58,10 @@ def exception(output: str) -> str:
     for found in PYTEST_E.finditer(output):
         if EXCEPTION.match(found.group(1).strip()):
             return found.group(1).strip()[:200]
+    internal = [line[len(INTERNAL) :] for line in output.splitlines() if line.startswith(INTERNAL)]
+    for line in reversed(internal):  # pytest's own crash: its traceback, line by line
+        if EXCEPTION.match(line):
+            return line.strip()[:200]
     at = output.rfind(TRACEBACK)
     if at >= 0:
         for line in output[at:].splitlines()[1:]:
