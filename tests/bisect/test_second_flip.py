@@ -175,7 +175,7 @@ def test_a_bisect_without_ends_starts_from_releases_installable_beside_the_pins(
     assert [a.version for a in found.set_aside] == ["0.1.0", "0.9.0"]
     assert said == [
         "ends: 2 older and 0 newer releases cannot be installed beside the cell's other "
-        "requirements: no solution: pytest-cov; searching 1.3.0 … 2.1.0"
+        "requirements (no solution: pytest-cov); searching 1.3.0 … 2.1.0"
     ]
 
 

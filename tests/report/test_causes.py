@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from buglab import model
-from buglab.report import causes, comment, pivot, templates
+from buglab.report import causes, comment, facts, pivot, templates
 
 Outcome = model.Outcome
 NUMPY = (
@@ -134,3 +134,35 @@ def test_however_many_causes_the_comment_fits_and_says_how_many_are_folded() -> 
     assert text.count("<details>") == text.count("</details>")
     assert "more causes (" in text and "folded to fit" in text
     assert "and " in text and "more, in the results file" in text
+
+
+def test_the_reproduction_is_the_cell_on_the_newest_toolchain_as_documented() -> None:
+    """docs/report.md: "The reproduced cell shown is the one on the newest toolchain", even
+    when an axis before the date axis has a newer label elsewhere."""
+    axes = (("pandas", ("1.5", "2.2")), ("toolchain", ("2023-01-01", "latest")))
+    cells = (
+        cell(Outcome.REPRODUCED, "E   BugSignature", pandas="2.2", toolchain="2023-01-01"),
+        cell(Outcome.REPRODUCED, "E   BugSignature", pandas="1.5", toolchain="latest"),
+        cell(Outcome.PASSED, "exit 0", pandas="2.2", toolchain="latest"),
+    )
+    kinds = (("pandas", "version"), ("toolchain", "date"))
+    result = model.MatrixResult("r", "R", ("run",), ("pandas", "toolchain"), (), axes, cells)
+    result = replace(result, axis_kinds=kinds)
+    shown = facts.representative(result, Outcome.REPRODUCED)
+    assert shown is not None and shown.label_map["toolchain"] == "latest"
+
+
+def test_an_installer_conflict_reads_as_its_cause_and_splits_no_table_column() -> None:
+    message = (
+        "error: No solution found when resolving dependencies |   cause: Because a==1 "
+        "depends on b<9 and you require b==9.2.*, we can conclude that a==1 cannot be used."
+    )
+    broken = replace(cell(Outcome.ENV_ERROR, message, a="1"), resolved=())
+    assert causes.reason(broken) == "no solution: a==1 depends on b<9 and you require b==9.2.*"
+    built = [
+        replace(cell(Outcome.PASSED, "exit 0", a=v), resolved=(("a", f"{v}.0"),)) for v in "23"
+    ]
+    axes = (("a", ("1", "2", "3")),)
+    result = model.MatrixResult("e", "E", ("run",), ("a",), (), axes, (broken, *built))
+    rows = comment.versions_section(replace(result, meta=(("shown_packages", "a"),)))
+    assert "resolving dependencies \\| cause" in rows

@@ -11,6 +11,7 @@ are each checked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -92,7 +93,7 @@ def within(found: Range, subject: Subject, resolve: Resolve, say: Say) -> Range:
     ok, aside = narrow(subject, labels, resolve)
     if ok is None or (ok.first == 0 and ok.last == len(labels) - 1):
         return found
-    why = f": {ok.why_not}" if ok.why_not else ""
+    why = f" ({_cause(ok.why_not)})" if ok.why_not else ""
     say(
         f"ends: {ok.first} older and {len(labels) - 1 - ok.last} newer releases cannot be "
         f"installed beside the cell's other requirements{why}; searching "
@@ -101,3 +102,10 @@ def within(found: Range, subject: Subject, resolve: Resolve, say: Say) -> Range:
     return replace(
         found, labels=labels[ok.first : ok.last + 1], set_aside=(*found.set_aside, *aside)
     )
+
+
+def _cause(message: str) -> str:
+    """uv's conflict in one clause: "pytest-asyncio==1.4.0 depends on pytest>=8.4,<10 and you
+    require pytest==8.2.*"."""
+    found = re.search(r"cause: Because (.*?)(?:, we can conclude|$)", message)
+    return found.group(1).strip() if found else message

@@ -21,6 +21,8 @@ EXIT = re.compile(r"^exit -?\d+: ")
 PATH = re.compile(r"(?:<\w+>|~|\.\.?|(?<![\w.]))(?:/[^\s:'\"(),]+)+")
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]+\b")
 NUMBER = re.compile(r"\d+(?:\.\d+)*")
+#: uv's resolver conflict, in one clause: "pytest-asyncio==0.23.5 depends on pytest<9 and ..."
+CONFLICT = re.compile(r"cause: Because (.*?)(?:, we can conclude| \||$)")
 
 
 def reason(cell: model.CellResult) -> str:
@@ -33,7 +35,10 @@ def reason(cell: model.CellResult) -> str:
             detail = classify.exception(cell.excerpt) or detail
     if cell.outcome is model.Outcome.REPRODUCED and detail.startswith("E "):
         detail = detail[1:].strip()
-    return detail or cell.outcome.value
+    conflict = CONFLICT.search(detail)
+    if cell.outcome is model.Outcome.ENV_ERROR and conflict:
+        detail = f"no solution: {conflict.group(1)}"
+    return " ".join(detail.split()) or cell.outcome.value
 
 
 #: outcomes that are one cause each: the signature is the bug, exit 0 is a pass

@@ -375,6 +375,7 @@ def versions_section(result: model.MatrixResult) -> str:
         lines.append("|" + "---|" * (len(found.key) + 1))
         for row in found.rows:
             text = ", ".join(f"{n} {v}" for n, v in row.versions) or row.note
+            text = " ".join(text.replace("|", "\\|").split())  # an installer's | splits no column
             lines.append("| " + " | ".join([*(label for _, label in row.key), text]) + " |")
     return "\n".join(lines)
 
