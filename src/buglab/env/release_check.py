@@ -54,7 +54,7 @@ def named_versions(scenario: model.Scenario) -> Iterator[Named]:
         for i, value in enumerate(axis.values):
             payload = value.payload
             if isinstance(payload, model.Version):
-                listed = payload.specifier in (f"=={value.label}", f"=={value.label}.*")
+                listed = payload.specifier in (f"=={value.label}", f"=={value.label}.*", "")
                 key = f"axes.{axis.name}.values" + (f"[{i}]" if listed else f".{value.label}")
                 yield Named(scenario.source, key, value.label, payload.package, payload.specifier)
             elif isinstance(payload, model.Requirements):

@@ -354,6 +354,8 @@ def _meaning(payload: model.Payload) -> str:
             model.InstallMode.NOT_INSTALLED: "not installed (files in the working folder only)",
         }[payload.mode]
     if isinstance(payload, model.Version):
+        if not payload.specifier:
+            return f"{code(payload.package)} unpinned (whatever the resolver picks)"
         return code(payload.requirement)
     if isinstance(payload, model.Date):
         return f"packages as of {payload.day}" if payload.day else "today's packages"
