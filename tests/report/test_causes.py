@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from buglab import model
-from buglab.report import causes, comment, facts, pivot, templates
+from buglab.report import causes, comment, facts, gather, pivot, templates
+from tests.conftest import RESULTS, ROOT
 
 Outcome = model.Outcome
 NUMPY = (
@@ -166,3 +167,21 @@ def test_an_installer_conflict_reads_as_its_cause_and_splits_no_table_column() -
     result = model.MatrixResult("e", "E", ("run",), ("a",), (), axes, (broken, *built))
     rows = comment.versions_section(replace(result, meta=(("shown_packages", "a"),)))
     assert "resolving dependencies \\| cause" in rows
+
+
+def test_the_backport_scenario_shows_both_causes_and_the_cells_its_trigger_leaves_out() -> None:
+    """The real scenario of this issue, from the results snapshot: pytest 9.2 fails two older
+    pytest-asyncio lines for two different reasons, and the trigger on today's toolchain does
+    not say "exactly", because two cells under it neither reproduced nor passed."""
+    text = templates.render(gather(ROOT, "asyncio-fixturedef-backport", RESULTS))
+    assert "'FixtureManager' object has no attribute '_arg2fixturedefs'" in text
+    assert "'Package' object has no attribute 'obj'" in text
+    assert (
+        "**On toolchain = latest**: every reproduced cell and no passed cell has **asyncio ∈ "
+        "{0.21.1, 0.23.5}** (2 reproduced, 2 passed, 4 neither), but not every cell under it "
+        "reproduced: 1 cell under it failed otherwise: `AttributeError: 'FixtureManager' object "
+        "has no attribute '_arg2fixturedefs'` (asyncio = 0.21.1 and pytest = 9.2); 1 cell under "
+        "it could not be installed: `no solution: pytest-asyncio==0.23.5 depends on "
+        "pytest>=7.0.0,<9 and you require pytest-asyncio==0.23.5` (asyncio = 0.23.5 and pytest "
+        "= 9.2)." in text
+    )
