@@ -5,14 +5,16 @@ comment, the status line on stderr. A real nox, the repository's noxfile, a real
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import RESULTS, ROOT, SEED
+from tests.conftest import RESULTS, ROOT, SEED, make_repo
 
 pytestmark = pytest.mark.slow
 
@@ -51,3 +53,28 @@ def test_report_to_a_pipe_holds_exactly_the_comment(envdir: Path, tmp_path: Path
     assert piped.stdout == out.read_text(encoding="utf-8")
     assert piped.stdout.startswith("## ") and "nox >" not in piped.stdout
     assert "comment of" in piped.stderr and "comment of" not in piped.stdout
+
+
+def test_ctrl_c_through_nox_is_exit_130(envdir: Path, tmp_path: Path) -> None:
+    """Ctrl-C reaches the lab itself (the session became it), which ends the run as documented."""
+    marker = tmp_path / "started"
+    toml = f"""
+title = "sleeps"
+description = "a cell that runs until interrupted"
+command = ["python", "-c", "open({str(marker)!r}, 'w').close(); import time; time.sleep(120)"]
+signature = "BUG"
+timeout = 300
+"""
+    repo = make_repo(tmp_path / "repo", "sleeps", toml, {"x.txt": ""})
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BUGLAB_", "NOX"))}
+    argv = [sys.executable, "-m", "nox", "-f", str(ROOT / "noxfile.py"), "--envdir", str(envdir)]
+    argv += ["-s", "lab", "--", "--root", str(repo), "matrix", "sleeps", "--quiet"]
+    argv += ["--store", str(tmp_path / "store")]
+    running = subprocess.Popen(argv, env=env, start_new_session=True, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    while not marker.exists() and running.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.exists(), "the cell never started"
+    os.killpg(running.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, err = running.communicate(timeout=120)
+    assert running.returncode == 130, err.decode()
