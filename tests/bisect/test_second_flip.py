@@ -185,3 +185,23 @@ def test_a_pre_release_bisect_keeps_the_files_of_the_plain_one(seed: model.Scena
     s = subject(seed, package="sqlalchemy", only=FIXED)
     assert bisection.answer_path(pre, s) != bisection.answer_path(plain, s)
     assert bisection.answer_path(pre, s).name.startswith("bisect-sqlalchemy-pre-")
+
+
+def test_a_date_bisect_is_checked_against_the_matrix_cells_of_other_days(
+    seed: model.Scenario,
+) -> None:
+    """The snapshot measured this cell passing on 2023-12-10 and reproducing on the day of
+    the run (2026-11-25, its "latest"): an answer "first bad 2026-11-26" is contradicted."""
+    fixed = ("install=not-installed", "sqlalchemy=2.0", "warnings=on", "coverage=on")
+    s = subject(seed, only=fixed)
+    days = ("2023-12-10", "2025-01-01", "2026-11-25", "2026-11-26")
+    asked = options(only=fixed, results=RESULTS)
+    wrong = bisected(s, days, "gggb", Verdict.GOOD)
+    seen = sorted(crosscheck.observations(wrong, asked))
+    assert [(day, outcome.value) for day, outcome, _ in seen] == [
+        ("2023-12-10", "passed"),
+        ("2026-11-25", "reproduced"),
+    ]
+    assert [c.candidate for c in crosscheck.contradicting(wrong, seen)] == ["2026-11-25"]
+    right = bisected(s, days, "ggbb", Verdict.GOOD)
+    assert list(crosscheck.contradicting(right, seen)) == []
