@@ -105,3 +105,33 @@ def group(
 def of_result(result: model.MatrixResult) -> list[Cause]:
     """Every cause of the matrix, each placed against all its other cells."""
     return group(result.cells, result.cells, result.axis_labels, result)
+
+
+#: how a cell that is evidence neither way ended, in the words of a trigger line
+NEITHER = {
+    model.Outcome.FAILED: ("failed otherwise", "failed otherwise"),
+    model.Outcome.TIMEOUT: ("timed out", "timed out"),
+    model.Outcome.FLAKY: ("was flaky", "were flaky"),
+    model.Outcome.ENV_ERROR: ("could not be installed", "could not be installed"),
+    model.Outcome.UNAVAILABLE: ("is unavailable", "are unavailable"),
+}
+
+
+def uncovered(found: trigger.Trigger, result: model.MatrixResult) -> list[tuple[Cause, str]]:
+    """The cells under an exact trigger that neither reproduced nor passed, by cause, each
+    with how they ended in a trigger line's words ("failed otherwise", "are unavailable")."""
+    assert found.condition is not None
+    fixed = dict(found.scope)
+    under = [
+        c
+        for c in result.cells
+        if all(c.label_map.get(a) == v for a, v in fixed.items())
+        and found.condition.holds(c.label_map)
+        and c.ran
+    ]
+    axes = [(name, labels) for name, labels in result.axis_labels if name not in fixed]
+    wanted = set(found.uncovered)
+    return [
+        (cause, NEITHER[cause.outcome][cause.count != 1])
+        for cause in group([c for c in under if c.id in wanted], under, axes, result)
+    ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from buglab import model
 from buglab.lab import render
 from buglab.report import facts, pivot, repro, trigger
-from buglab.report.causes import Cause, group, of_result
+from buglab.report.causes import Cause, of_result, uncovered
 
 #: at most this many exceptions are listed by name
 EXCEPTIONS_SHOWN = 12
@@ -194,7 +194,12 @@ def _trigger_line(
             text = (
                 f"{where}every reproduced cell and no passed cell has **{found.condition}** "
                 f"({counted}), but not every cell under it reproduced: "
-                + "; ".join(_uncovered(found, result))
+                + "; ".join(
+                    f"{cause.count} cell{'s' if cause.count != 1 else ''} under it {verb}: "
+                    + code(_short(cause.reason))
+                    + (f" ({cause.place()})" if cause.place() else "")
+                    for cause, verb in uncovered(found, result)
+                )
             )
         if dated and not found.scope:
             text += "; it separates the cells of each toolchain date too"
@@ -226,42 +231,6 @@ def _trigger_line(
     if len(shown) > EXCEPTIONS_SHOWN:
         shown = [*shown[:EXCEPTIONS_SHOWN], f"and {len(shown) - EXCEPTIONS_SHOWN} more"]
     return text, shown
-
-
-#: how a cell that is evidence neither way ended, in the words of a trigger line
-NEITHER = {
-    model.Outcome.FAILED: ("failed otherwise", "failed otherwise"),
-    model.Outcome.TIMEOUT: ("timed out", "timed out"),
-    model.Outcome.FLAKY: ("was flaky", "were flaky"),
-    model.Outcome.ENV_ERROR: ("could not be installed", "could not be installed"),
-    model.Outcome.UNAVAILABLE: ("is unavailable", "are unavailable"),
-}
-
-
-def _uncovered(found: trigger.Trigger, result: model.MatrixResult) -> list[str]:
-    """The cells under an exact trigger that neither reproduced nor passed, by cause: ``4
-    failed otherwise: `ValueError: ...` (numpy = unpinned)``."""
-    assert found.condition is not None
-    fixed = dict(found.scope)
-    under = [
-        c
-        for c in result.cells
-        if all(c.label_map.get(a) == v for a, v in fixed.items())
-        and found.condition.holds(c.label_map)
-        and c.ran
-    ]
-    axes = [(name, labels) for name, labels in result.axis_labels if name not in fixed]
-    wanted = set(found.uncovered)
-    out = []
-    for cause in group([c for c in under if c.id in wanted], under, axes, result):
-        place = cause.place()
-        plural = "s" if cause.count != 1 else ""
-        verb = NEITHER[cause.outcome][cause.count != 1]
-        out.append(
-            f"{cause.count} cell{plural} under it {verb}: "
-            f"{code(_short(cause.reason))}" + (f" ({place})" if place else "")
-        )
-    return out
 
 
 def _short(text: str, limit: int = 120) -> str:
