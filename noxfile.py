@@ -3,11 +3,18 @@
 Every ``buglab`` subcommand has a session (``lab`` takes any of them), so nothing needs
 installing by hand. buglab is installed into the session's venv once per source tree: when
 nothing changed, a session starts the lab without asking the installer anything.
+
+Once its venv is ready, a lab session *becomes* the lab (``os.execve``): the lab's stdout and
+stderr stay apart (``report -- NAME > issue.md`` holds exactly the comment), its exit status is
+the one nox returns (0 as expected, 1 contradicted, 2 bad input, 130 interrupted) and Ctrl-C
+reaches it directly. Only when more sessions are queued after it does nox run it as a child.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 from pathlib import Path
 
 import nox
@@ -18,6 +25,8 @@ nox.options.reuse_existing_virtualenvs = True
 
 HERE = Path(__file__).parent
 STAMP = ".buglab-source"
+#: tells the lab which session started it, so that the commands it prints use this front door
+FRONT_DOOR = "BUGLAB_FRONT_DOOR"
 
 
 def _source_digest(*extras: str) -> str:
@@ -41,9 +50,32 @@ def _install(session: nox.Session, *extras: str) -> None:
         stamp.write_text(digest)
 
 
+def _last_session(session: nox.Session) -> bool:
+    """Whether nox has nothing queued after this session (nox keeps its queue private: when
+    it cannot be read, nothing is assumed to follow, as with ``nox -s NAME``)."""
+    runner = getattr(session, "_runner", None)
+    config = getattr(runner, "global_config", None)
+    if getattr(config, "install_only", False):
+        return False
+    return not getattr(getattr(runner, "manifest", None), "_queue", None)
+
+
 def _buglab(session: nox.Session, *argv: str) -> None:
     _install(session)
-    session.run("python", "-m", "buglab", *argv, *session.posargs)
+    args = ["-m", "buglab", *argv, *session.posargs]
+    env = {FRONT_DOOR: session.name}
+    if os.name == "posix" and _last_session(session):
+        bin_dir = Path(session.bin)
+        python = str(bin_dir / "python")
+        path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(
+            python,
+            [python, *args],
+            {**os.environ, **env, "VIRTUAL_ENV": str(bin_dir.parent), "PATH": path},
+        )
+    session.run("python", *args, env=env, stderr=None)
 
 
 @nox.session

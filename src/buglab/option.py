@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,3 +128,23 @@ def to_argv(options: object) -> list[str]:
 
 def _text(value: object) -> str:
     return value.as_posix() if isinstance(value, Path) else str(value)
+
+
+#: set by the noxfile to the session that started the lab (``os.environ``)
+FRONT_DOOR = "BUGLAB_FRONT_DOOR"
+#: subcommands with a nox session of their own; the others go through ``-s lab``
+SESSIONS = ("matrix", "bisect", "report")
+
+
+def command_line(
+    subcommand: str, argv: Sequence[str], caller: Mapping[str, str], program: str = ""
+) -> tuple[str, ...]:
+    """A follow-up command in the form the user ran: the nox front door when a nox session
+    started the lab, ``buglab ...`` when the ``buglab`` script did, else ``python -m buglab``."""
+    if caller.get(FRONT_DOOR):
+        if subcommand in SESSIONS:
+            return ("python3", "-m", "nox", "-s", subcommand, "--", *argv)
+        return ("python3", "-m", "nox", "-s", "lab", "--", subcommand, *argv)
+    if Path(program or sys.argv[0]).name == "buglab":
+        return ("buglab", subcommand, *argv)
+    return ("python", "-m", "buglab", subcommand, *argv)

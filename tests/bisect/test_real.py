@@ -204,7 +204,7 @@ def test_a_second_bisect_over_the_same_range_builds_nothing(store: Path, tmp_pat
     again = bisect(*argv, root=repo, store=store, results=tmp_path / "again")
     assert again.stdout.splitlines()[-1] == "first bad: six==1.16.0"
     assert stored(tmp_path / "again", "six")["venvs"] == {"built": 0, "reused": 6}
-    assert "venvs: 0 built, 6 reused; 6 probes of 4 candidates" in again.stdout
+    assert "venvs: 0 built, 6 reused; 4 of 4 candidates probed (6 probes, 2 of them" in again.stdout
 
 
 def test_a_good_end_that_fails_for_another_reason_names_no_boundary(

@@ -22,7 +22,7 @@ from buglab.bisect.search import Found, Phase, Verdict
 from buglab.cli import _parser
 from buglab.env.resolve import Failed, Resolution
 from buglab.errors import UsageError
-from buglab.option import from_arguments
+from buglab.option import FRONT_DOOR, command_line, from_arguments
 from buglab.spec import plan
 from tests.conftest import ROOT, SEED
 
@@ -205,11 +205,20 @@ def test_command_line_reads_back_as_the_same_options() -> None:
         day="2026-02-03",
         hold=("pytest==9.0.2",),
     )
-    argv = bisection.bisect_command(given)
+    argv = bisection.bisect_command(given, {})
     assert argv[:4] == ("python", "-m", "buglab", "bisect")
     args = _parser().parse_args(argv[3:])
     read = from_arguments(BisectOptions, args, root=ROOT, today=TODAY)
     assert replace(read, jobs=given.jobs) == given
+
+
+def test_a_follow_up_is_printed_in_the_form_the_user_ran() -> None:
+    given = options(package="coverage", only=FIXED, good="7.13.2", bad="7.13.3")
+    through_nox = bisection.bisect_command(given, {FRONT_DOOR: "lab"})
+    assert through_nox[:6] == ("python3", "-m", "nox", "-s", "bisect", "--")
+    assert through_nox[6:] == bisection.bisect_command(given, {})[4:]
+    assert command_line("bisect", ["x"], {}, "/venv/bin/buglab") == ("buglab", "bisect", "x")
+    assert command_line("export", ["x"], {FRONT_DOOR: "report"})[4:7] == ("lab", "--", "export")
 
 
 # -- the whole search with fake probes, and its renderings -----------------------------------
@@ -294,7 +303,10 @@ def test_a_found_release_reads_as_first_good_and_is_stored_whole(seed: model.Sce
         "confirmed: sqlalchemy==2.0.58 reproduced and sqlalchemy==2.1.0 passed again on a "
         "second run (both sides)"
     ) in out
-    assert "venvs: 4 built, 2 reused; 6 probes of 5 candidates in 9.0 s" in out
+    assert (
+        "venvs: 4 built, 2 reused; 4 of 5 candidates probed (6 probes, 2 of them "
+        "confirmations) in 9.0 s"
+    ) in out
     data = json.loads(json.dumps(record.answer_json(b)))
     assert data["answer"] == {
         "kind": "boundary",

@@ -115,6 +115,36 @@ def test_a_version_that_never_existed_is_refused_in_one_line(
     assert not (repo / "results" / "typo.json").exists()
 
 
+def test_a_requirement_no_index_has_is_refused_before_anything_is_built(
+    tmp_path: Path, index_url: str
+) -> None:
+    """Not a 🧱 after a build (exit 0 when nothing is expected): one line, exit 2."""
+    repo = make_repo(tmp_path, "typo", SCENARIO.format(values='["8.0"]', requirements='["pytset"]'))
+    done = run(repo, index_url)
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert line.endswith(
+        "scenario.toml: requirements[0]: 'pytset': the index has no release of pytset at all "
+        "(a typo?)"
+    )
+    assert not (repo / "store" / "venvs").exists(), "nothing may be built"
+
+
+def test_an_exclusion_is_checked_after_the_axis_values_it_names(
+    tmp_path: Path, index_url: str
+) -> None:
+    """The typo is the axis value 8.0.7 (meant: 8.0.2): the error names it, and never tells
+    the exclusion, which is right, to spread the typo."""
+    toml = SCENARIO.format(values='["8.0.1", "8.0.7"]', requirements="[]")
+    toml += '\n[[exclude]]\npytest = "8.0.2"\nreason = "r"\n'
+    repo = make_repo(tmp_path, "typo", toml)
+    done = run(repo, index_url)
+    assert done.returncode == 2
+    (line,) = done.stderr.splitlines()
+    assert "axes.pytest.values[1]: '8.0.7': no release of pytest matches it" in line
+    assert "did you mean '8.0.7'" not in line
+
+
 def test_an_answer_of_exists_is_remembered_and_never_asked_again(
     tmp_path: Path, index: FakeIndex
 ) -> None:

@@ -137,10 +137,12 @@ def alive(pid: int) -> bool:
 
 
 def test_install_faults_are_env_errors_and_the_rest_still_runs(tmp_path: Path) -> None:
+    """A requirement the installer cannot fetch (a name no index has is refused before, in one
+    line: ``env/test_releases.py``)."""
     extra = """
 [axes.deps]
 kind = "requirements"
-values = { none = [], missing = ["buglab-no-such-package-0000"] }
+values = { none = [], missing = ["buglab-no-such-package-0000 @ file:///nonexistent/b-0.tar.gz"] }
 
 [axes.python]
 kind = "python"

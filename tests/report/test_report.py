@@ -24,7 +24,7 @@ HEADINGS = {
     "generic": [
         "### Results",
         "### Minimal reproduction",
-        "### Output, one cell per outcome",
+        "### Output, one cell per cause",
         "### Environment",
         "### Background",
     ],
@@ -69,8 +69,7 @@ def test_every_landed_scenario_fits_one_comment_in_every_template(name: str, tem
     positions = [text.index(heading) for heading in HEADINGS[template]]
     assert positions == sorted(positions), "fields out of the form's order"
     result = found.result
-    classes = {c.outcome for c in result.cells}
-    assert text.count("<details>") == len(classes)
+    assert text.count("<details>") == len(found.causes)
     assert f"in {len(result.cells)} cells" in text
     assert "**Trigger**" in text and "```sh" in text
     assert text.count("<details>") == text.count("</details>")
@@ -80,9 +79,11 @@ def test_every_landed_scenario_fits_one_comment_in_every_template(name: str, tem
 def test_the_seed_comment_states_the_trigger_of_each_date_and_a_runnable_cell() -> None:
     text = templates.render(source(SEED))
     assert (
-        "**On toolchain = 2023-12-10**: reproduces exactly when **install ∈ {editable, "
-        "non-editable} and warnings = on and coverage = on** (4 reproduced, 20 passed, "
-        "12 neither)" in text
+        "**On toolchain = 2023-12-10**: every reproduced cell and no passed cell has "
+        "**install ∈ {editable, non-editable} and warnings = on and coverage = on** (4 "
+        "reproduced, 20 passed, 12 neither), but not every cell under it reproduced: 2 cells "
+        "under it are unavailable: `no release of sqlalchemy==2.1.* by 2023-12-10` "
+        "(sqlalchemy = 2.1)." in text
     )
     assert (
         "**On toolchain = latest**: reproduces exactly when **sqlalchemy ∈ {1.4, 2.0} and "

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import pytest
+from packaging.version import Version
 
 from buglab.cli import main
 from buglab.lab import workflow
@@ -1215,3 +1216,26 @@ def test_post_release_version_label_is_an_exact_pin(tmp_path: Path) -> None:
     loaded = scenario.load(lab.folder() / "scenario.toml", lab.repo)
     payloads = [v.payload for v in loaded.axis("sqlalchemy").values]
     assert [getattr(p, "specifier", None) for p in payloads] == ["==1.4.*", "==1.4.post1"]
+
+
+def test_unpinned_is_the_one_spelling_of_a_version_value_without_a_pin(tmp_path: Path) -> None:
+    """Not ">=0" copied from another scenario: ``"unpinned"`` leaves the resolver free, and
+    the release check asks only that the package exists."""
+    from buglab.env import release_check
+    from buglab.spec import plan, scenario
+
+    lab = Lab(tmp_path)
+    doc = base()
+    doc["axes"]["sqlalchemy"]["values"] = ["2.0", "unpinned"]
+    doc["project"]["files"] = ["test.py"]
+    lab.write(to_toml(doc))
+    (lab.folder() / "test.py").write_text("", encoding="utf-8")
+    loaded = scenario.load(lab.folder() / "scenario.toml", lab.repo)
+    payloads = [v.payload for v in loaded.axis("sqlalchemy").values]
+    assert [getattr(p, "specifier", None) for p in payloads] == ["==2.0.*", ""]
+    free = next(c for c in plan.expand(loaded) if c.label_map["sqlalchemy"] == "unpinned")
+    assert "sqlalchemy" in free.venv.requirements
+    assert not any(r.startswith("sqlalchemy=") for r in free.venv.requirements)
+    named = [n for n in release_check.named_versions(loaded) if n.label == "unpinned"]
+    assert [n.key for n in named] == ["axes.sqlalchemy.values[1]"]
+    assert release_check.missing(named[0], [Version("2.0.1")]) == ""

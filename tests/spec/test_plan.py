@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from buglab import model
 from buglab.env import backends
 from buglab.errors import UsageError
-from buglab.spec import plan
+from buglab.spec import plan, which_cell
 
 
 def test_seed_expands_to_72_cells_in_18_venvs(seed: model.Scenario) -> None:
@@ -170,7 +171,42 @@ def test_a_cell_id_that_matches_nothing_says_what_ids_look_like(seed: model.Scen
     with pytest.raises(UsageError) as caught:
         workflow.make_plans([seed], (), None, ("install=editable",))
     message = str(caught.value)
-    assert "a cell id names every axis, like 'install=editable,sqlalchemy=1.4," in message
+    assert "a cell id names every axis; cells with these labels: 'install=editable," in message
     assert "`plan` lists them" in message
     with pytest.raises(UsageError, match="did you mean"):
         workflow.make_plans([seed], (), None, (plan.expand(seed)[0].id + "x",))
+
+
+FLASK_CELLS = [
+    "flask=2.2,werkzeug=2.3,toolchain=latest",
+    "flask=3.0,werkzeug=2.3,toolchain=latest",
+    "flask=3.0,werkzeug=3.0,toolchain=latest",
+]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "hint"),
+    [
+        (
+            "werkzeug=2.3,toolchain=latest,flask=2.2",
+            " (did you mean 'flask=2.2,werkzeug=2.3,toolchain=latest'? the same labels, in the "
+            "order of the axes)",
+        ),
+        ("flask=2.3,werkzeug=2.3,toolchain=latest", " ('2.3' is not a value of 'flask': 2.2, 3.0"),
+        (
+            "werkzeug=3.0,flask=3.0",
+            " (a cell id names every axis; cells with these labels: "
+            "'flask=3.0,werkzeug=3.0,toolchain=latest';",
+        ),
+        ("flask=2.2,werkzeug=3.0,toolchain=latest", " (no cell has all these labels"),
+        ("flsk=3.0", " (no axis 'flsk'; did you mean 'flask'?)"),
+    ],
+)
+def test_a_cell_hint_never_changes_a_label_the_user_gave(wanted: str, hint: str) -> None:
+    """The axes in another order name the same cell; a cell that differs in a label the user
+    gave (another Flask) is never suggested."""
+    got = which_cell(wanted, FLASK_CELLS)
+    assert got.startswith(hint)
+    given = set(wanted.split(","))
+    for named in re.findall(r"'([^']*=[^']*)'", got):
+        assert given <= set(named.split(",")), f"{named} changes a label of {wanted}"

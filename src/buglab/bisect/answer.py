@@ -38,6 +38,29 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class SeriesAnswer:
+    """An older series with a release published after the boundary: what that release gave,
+    and the series' own boundary when it behaves like the newer side (a backport)."""
+
+    series: str  # "0.21"
+    probed: str  # its newest release published after the boundary's
+    verdict: Verdict  # what that release gave
+    boundary: str = ""  # the series' first release on the newer side
+    last_old: str = ""
+    note: str = ""  # why no boundary could be named although the series flips
+
+
+@dataclass(frozen=True)
+class Contradiction:
+    """An outcome the lab already holds for a cell that differs from the bisected one only in
+    the bisected package (or day), which the answer says should be the other way."""
+
+    candidate: str  # a release or a day
+    outcome: model.Outcome
+    source: str  # where it was measured: a results file and cell, or an earlier bisect
+
+
+@dataclass(frozen=True)
 class Bisected:
     subject: Subject
     argv: tuple[str, ...]  # the command that asked for it
@@ -54,18 +77,32 @@ class Bisected:
     rounds: int = 0  # batches of probes run at once; 0: not counted
     jobs: int = 1  # candidates probed at once (--jobs)
     history: History | None = None  # a commit bisect: the commits it searched
+    series: tuple[SeriesAnswer, ...] = ()  # older series with a later release (release bisect)
+    contradictions: tuple[Contradiction, ...] = ()
+
+    @property
+    def settled(self) -> bool:
+        """One boundary (per series) that nothing the lab holds contradicts: exit status 0."""
+        return (
+            isinstance(self.answer, Found)
+            and not self.contradictions
+            and not any(s.note for s in self.series)
+        )
+
+    def label_name(self, label: str) -> str:
+        """A candidate as the answer writes it: ``coverage==7.13.3``, ``2026-02-03`` or
+        ``markupsafe@7856c3d945``."""
+        if self.history is not None:
+            return f"{self.subject.package}@{label}"
+        return label if self.is_date else f"{self.subject.package}=={label}"
 
     @property
     def is_date(self) -> bool:
         return self.subject.package is None
 
     def name(self, index: int) -> str:
-        """A candidate as the answer line writes it: ``coverage==7.13.3``, ``2026-02-03`` or
-        ``markupsafe@7856c3d945``."""
-        label = self.candidates[index]
-        if self.history is not None:
-            return f"{self.subject.package}@{label}"
-        return label if self.is_date else f"{self.subject.package}=={label}"
+        """A candidate of the search, by its index, as the answer line writes it."""
+        return self.label_name(self.candidates[index])
 
     def first_probe(self, index: int) -> Probe:
         return self.probe_of(index, confirmation=False)
@@ -134,15 +171,44 @@ def lines(b: Bisected) -> list[str]:
         out += _found_lines(b, answer)
         out += _change_lines(b)
         out += commit_lines(b, answer)
+        out += [series_line(b, s) for s in b.series]
+        out += [contradiction_line(b, c) for c in b.contradictions]
+    probed = len({p.candidate for p in b.probes})
+    again = len(b.probes) - sum(p.phase is not Phase.CONFIRM for p in b.probes)
     rounds = f"{b.rounds} round{'s' if b.rounds > 1 else ''}"
     at_once = f" ({rounds}, {b.jobs} at a time)" if b.jobs > 1 and b.rounds else ""
     out.append(
-        f"venvs: {b.built} built, {b.reused} reused; {len(b.probes)} probes of "
-        f"{searched(b)} in {b.seconds:.1f} s{at_once}"
+        f"venvs: {b.built} built, {b.reused} reused; {probed} of {searched(b)} probed "
+        f"({len(b.probes)} probes, {again} of them confirmations) in {b.seconds:.1f} s{at_once}"
     )
     out += [f"then {f.package}: {f.answer}" for f in b.follow_ups if not b.is_date]
     out.append(final_line(b))
     return out
+
+
+def series_line(b: Bisected, s: SeriesAnswer) -> str:
+    """``in the 0.21 series, first good: pytest-asyncio==0.21.2``, or what its release gave."""
+    head = f"in the {s.series} series"
+    if s.boundary:
+        return f"{head}, {_first(s.verdict)}: {b.label_name(s.boundary)}"
+    later = f"{b.label_name(s.probed)} (published after the boundary)"
+    if s.note:
+        return f"{head}, {later} {_verb(s.verdict)}, but {s.note}"
+    if s.verdict is Verdict.SKIP:
+        return f"{head}, {later} could not be judged"
+    return f"{head}, {later} {_verb(s.verdict)} too"
+
+
+def contradiction_line(b: Bisected, c: Contradiction) -> str:
+    said = {"passed": "passed", "reproduced": "reproduced"}.get(c.outcome.value, c.outcome.value)
+    return (
+        f"contradicted: {b.label_name(c.candidate)} {said} in {c.source}, which this answer "
+        f"calls {'bad' if c.outcome is model.Outcome.PASSED else 'good'}"
+    )
+
+
+def _first(verdict: Verdict) -> str:
+    return "first bad" if verdict is Verdict.BAD else "first good"
 
 
 def _found_lines(b: Bisected, found: Found) -> list[str]:
@@ -221,13 +287,26 @@ def final_line(b: Bisected) -> str:
         if answer.exact:
             pull = b.history.pull(b.candidates[answer.first_new]) if b.history else None
             by = f" (pull request #{pull})" if pull is not None else ""
-            return f"{what_looked_for(b)}: {b.name(answer.first_new)}{by}"
-        among = [*answer.gap, answer.first_new]
-        return (
-            f"{what_looked_for(b)}: one of {', '.join(b.name(i) for i in among)} "
-            f"({len(answer.gap)} skipped between {b.name(answer.last_old)} and "
-            f"{b.name(answer.first_new)})"
-        )
+            text = f"{what_looked_for(b)}: {b.name(answer.first_new)}{by}"
+        else:
+            among = [*answer.gap, answer.first_new]
+            text = (
+                f"{what_looked_for(b)}: one of {', '.join(b.name(i) for i in among)} "
+                f"({len(answer.gap)} skipped between {b.name(answer.last_old)} and "
+                f"{b.name(answer.first_new)})"
+            )
+        text += "".join(f"; {series_line(b, s)}" for s in b.series if s.boundary)
+        if b.contradictions:
+            shown = ", ".join(
+                f"{b.label_name(c.candidate)} {c.outcome.value} ({c.source})"
+                for c in b.contradictions[:3]
+            )
+            more = len(b.contradictions) - 3
+            text = (
+                f"not a single boundary: {text} by bisection, but the lab holds outcomes that "
+                f"say otherwise: {shown}" + (f" and {more} more" if more > 0 else "")
+            )
+        return text
     if isinstance(answer, WrongEnds):
         wrong = sorted(answer.ends, key=lambda w: w.called is not Verdict.GOOD)[0]
         probe = b.first_probe(wrong.index)

@@ -9,8 +9,10 @@ from typing import Any
 from buglab.bisect.answer import (
     Bisected,
     _said,
+    contradiction_line,
     final_line,
     searched,
+    series_line,
     tidy_detail,
     what_looked_for,
 )
@@ -96,6 +98,21 @@ def answer_json(b: Bisected) -> dict[str, Any]:
                 "culprit": f.culprit,
             }
             for f in b.follow_ups
+        ],
+        "series": [
+            {
+                "series": s.series,
+                "probed": s.probed,
+                "verdict": s.verdict.value,
+                "boundary": s.boundary or None,
+                "last_before": s.last_old or None,
+                "note": s.note or None,
+            }
+            for s in b.series
+        ],
+        "contradictions": [
+            {"candidate": c.candidate, "outcome": c.outcome.value, "measured": c.source}
+            for c in b.contradictions
         ],
         "line": final_line(b),
     }
@@ -193,14 +210,15 @@ def paragraph(b: Bisected) -> str:
 
 def _headline(b: Bisected) -> str:
     answer = b.answer
-    if isinstance(answer, Found):
+    if isinstance(answer, Found) and not b.contradictions:
         kind = "commit" if b.history else "day" if b.is_date else "release"
         word = "bad" if answer.looking_for is Verdict.BAD else "good"
+        series = "".join(f"; {series_line(b, s)}" for s in b.series if s.boundary)
         if answer.exact:
             line = final_line(b)
             return f"First {word} {kind}: {line.split(': ', 1)[1]}."
         among = ", ".join(b.name(i) for i in (*answer.gap, answer.first_new))
-        return f"First {word} {kind}: one of {among}."
+        return f"First {word} {kind}: one of {among}{series}."
     line = final_line(b)
     return line[:1].upper() + line[1:] + "."
 
@@ -209,6 +227,8 @@ def _evidence(b: Bisected) -> list[str]:
     answer = b.answer
     if not isinstance(answer, Found):
         return []
+    later = [_sentence(series_line(b, s)) for s in b.series if not s.boundary]
+    contradicted = [_sentence(contradiction_line(b, c)) for c in b.contradictions]
     before, after = b.first_probe(answer.last_old), b.first_probe(answer.first_new)
     said = [
         f"{b.name(answer.last_old)} {_said(before)} and {b.name(answer.first_new)} "
@@ -223,7 +243,11 @@ def _evidence(b: Bisected) -> list[str]:
             said.append(f"Changed between those days: {', '.join(str(c) for c in b.changes)}.")
         settled = [f for f in b.follow_ups if f.answer]
         said += [f"Bisecting {f.package} with the others held: {f.answer}." for f in settled]
-    return said
+    return [*said, *later, *contradicted]
+
+
+def _sentence(line: str) -> str:
+    return line[:1].upper() + line[1:] + "."
 
 
 def _aside_text(b: Bisected) -> str:

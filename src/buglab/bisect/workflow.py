@@ -16,9 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from filelock import FileLock
+from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from buglab.bisect import answer, record
+from buglab.bisect import answer, installable, record
 from buglab.bisect.cell import (
     Range,
     check_options,
@@ -29,6 +30,7 @@ from buglab.bisect.cell import (
     release_range,
 )
 from buglab.bisect.commits import bisect_commits
+from buglab.bisect.crosscheck import second_flips
 from buglab.bisect.driving import drive
 from buglab.bisect.options import BisectOptions
 from buglab.bisect.probing import Prober, Subject
@@ -44,13 +46,14 @@ from buglab.env import (
 from buglab.errors import UsageError
 from buglab.files import held, write_atomic
 from buglab.lab import Execution, Say, terminate_as_interrupt
-from buglab.option import to_argv
+from buglab.option import command_line, to_argv
 from buglab.spec import load_scenarios
 
 
-def bisect_command(options: BisectOptions) -> tuple[str, ...]:
-    """The command that asks for ``options``: printed as a follow-up, stored with the answer."""
-    return ("python", "-m", "buglab", "bisect", *to_argv(options))
+def bisect_command(options: BisectOptions, caller: Mapping[str, str]) -> tuple[str, ...]:
+    """The command that asks for ``options``, in the form the user ran (nox or ``buglab``):
+    printed as a follow-up, stored with the answer."""
+    return command_line("bisect", to_argv(options), caller)
 
 
 # -- the whole command -----------------------------------------------------------------------
@@ -59,15 +62,18 @@ def bisect_command(options: BisectOptions) -> tuple[str, ...]:
 def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> answer.Bisected:
     started, clock = time.monotonic(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     check_options(options)
-    scenario = load_scenarios(options.root, (options.scenario,))[0]
-    subject = choose_subject(scenario, options)
     url = index_url(caller)
+    source = {canonicalize_name(options.package)} if options.commits and options.package else set()
+    releases = ReleaseCheck(user_cache(caller), url, options.offline, frozenset(source))
+    scenario = load_scenarios(options.root, (options.scenario,), lambda s: releases.check([s]))[0]
+    subject = choose_subject(scenario, options)
     execution = Execution(replace(options, jobs=1), caller, say, lambda done, total: None)
     interpreter = execution.builder.interpreters.find(subject.cell.venv.python)
     if not isinstance(interpreter, Interpreter):
         raise UsageError(interpreter)
     resolver = _resolver(execution, interpreter, url, options)
     history = None
+    prober: Prober | None = None  # a commit bisect probes through its own
     try:
         if subject.package is not None:
             if options.commits:
@@ -75,11 +81,13 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
             else:
                 found = release_range(subject, options, Version(interpreter.version), url)
             ensure_in_cell(subject, resolver.resolve if resolver else None)
+            if not options.commits and options.good is None and options.bad is None and resolver:
+                found = installable.within(found, subject, resolver.resolve, say)
             cells = tuple(subject.release_cell(label) for label in found.labels)
         else:
             found = day_range(subject, options)
             cells = tuple(subject.day_cell(day) for day in found.labels)
-        ReleaseCheck(user_cache(caller), url, options.offline).check([scenario])
+        releases.check([scenario])
         if options.commits:
             history, driven = bisect_commits(options, subject, execution, interpreter, caller, say)
             found = Range(history.searched, (), driven.state.oldest)
@@ -93,7 +101,7 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
             resolver.close()
     result = answer.Bisected(
         subject=subject,
-        argv=bisect_command(options),
+        argv=bisect_command(options, caller),
         python=interpreter.version,
         candidates=found.labels,
         set_aside=found.set_aside,
@@ -110,6 +118,9 @@ def run_bisect(options: BisectOptions, caller: Mapping[str, str], say: Say) -> a
         result = then_commits(result, options, caller, say)
     if subject.package is None:
         result = settle(result, options, caller, say)
+    if prober is not None:
+        with terminate_as_interrupt():
+            result = second_flips(result, options, prober.probe, url, say)
     result = replace(result, seconds=time.monotonic() - started)
     write_answer(result, answer_path(options, subject))
     return result
@@ -166,10 +177,10 @@ def settle(
         sub = replace(
             sub, only=tuple(f"{a}={v}" for a, v in result.subject.fixed_labels if a not in free)
         )
-        follow_ups.append(answer.FollowUp(change.package, bisect_command(sub)))
+        follow_ups.append(answer.FollowUp(change.package, bisect_command(sub, caller)))
         if not options.then_package:
             continue
-        say(f"then: {shlex.join(bisect_command(sub))}")
+        say(f"then: {shlex.join(bisect_command(sub, caller))}")
         done = run_bisect(sub, caller, say)
         culprit = isinstance(done.answer, Found) and done.answer.exact
         follow_ups[-1] = replace(
@@ -196,11 +207,11 @@ def then_commits(
     old, new = result.candidates[found.last_old], result.candidates[found.first_new]
     good, bad = (old, new) if found.looking_for is Verdict.BAD else (new, old)
     sub = replace(options, commits=True, then_commits=False, pre=False, good=good, bad=bad)
-    say(f"then: {shlex.join(bisect_command(sub))}")
+    say(f"then: {shlex.join(bisect_command(sub, caller))}")
     done = run_bisect(sub, caller, say)
     follow = answer.FollowUp(
         f"{result.subject.package} commits",
-        bisect_command(sub),
+        bisect_command(sub, caller),
         answer=answer.final_line(done),
         path=str(answer_path(sub, done.subject)),
         culprit=isinstance(done.answer, Found) and done.answer.exact,
@@ -209,7 +220,7 @@ def then_commits(
 
 
 def answer_path(options: BisectOptions, subject: Subject) -> Path:
-    what = subject.package or "date"
+    what = (subject.package or "date") + ("-pre" if options.pre else "")
     if options.commits:
         what = f"{what}-commits"
     return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from buglab.bisect import BisectOptions, Found, answer, answer_path, run_bisect
+from buglab.bisect import BisectOptions, answer, answer_path, run_bisect
 from buglab.cli.base import Command, Context
 from buglab.lab import Interrupted
 
@@ -20,7 +20,7 @@ def _bisect(options: BisectOptions, ctx: Context) -> int:
         say(line)
     say(f"results: {answer_path(options, result.subject)}")
     say(answer.final_line(result))
-    return 0 if isinstance(result.answer, Found) else 1
+    return 0 if result.settled else 1
 
 
 BISECT_COMMANDS = (

@@ -112,9 +112,13 @@ def _releases(package: str, index_url: str | None) -> tuple[Release, ...] | None
     request = urllib.request.Request(
         f"{base}/{canonicalize_name(package)}/", headers={"Accept": ACCEPT}
     )
+    import urllib.error
+
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             data = json.load(response)
+    except urllib.error.HTTPError as exc:
+        return () if exc.code == 404 else None  # 404: the index has no such project
     except (OSError, ValueError):  # URLError is an OSError
         return None
     return parse_project(data, package) if isinstance(data, dict) else None

@@ -1,4 +1,4 @@
-"""Before anything is built: every version a scenario names must exist on the index.
+"""Before anything is built: every project and version a scenario names must exist on the index.
 
 A typo (``8.0.7`` for a pytest that never had it, a series ``8.9`` that was never released) would
 otherwise read as ``unavailable`` - "not released yet" - on every date, a fact the lab never
@@ -54,7 +54,7 @@ def named_versions(scenario: model.Scenario) -> Iterator[Named]:
         for i, value in enumerate(axis.values):
             payload = value.payload
             if isinstance(payload, model.Version):
-                listed = payload.specifier in (f"=={value.label}", f"=={value.label}.*")
+                listed = payload.specifier in (f"=={value.label}", f"=={value.label}.*", "")
                 key = f"axes.{axis.name}.values" + (f"[{i}]" if listed else f".{value.label}")
                 yield Named(scenario.source, key, value.label, payload.package, payload.specifier)
             elif isinstance(payload, model.Requirements):
@@ -67,8 +67,9 @@ def named_versions(scenario: model.Scenario) -> Iterator[Named]:
 
 
 def _requirement(source: Path, key: str, text: str) -> Iterator[Named]:
+    """A requirement names a project that must exist, and with a specifier, a release."""
     requirement = Requirement(text)
-    if requirement.specifier and not requirement.url:
+    if not requirement.url:
         yield Named(source, key, text, requirement.name, str(requirement.specifier))
 
 
@@ -77,6 +78,8 @@ class ReleaseCheck:
     cache: Path  # the user's buglab cache (caller.user_cache); answers go in cache/index/
     index_url: str | None
     offline: bool = False
+    #: packages built from their source (a commit bisect's): no release of them need exist
+    from_source: frozenset[str] = frozenset()
 
     @property
     def memory(self) -> Path:
@@ -86,7 +89,12 @@ class ReleaseCheck:
 
     def check(self, scenarios: Sequence[model.Scenario]) -> None:
         """Raise a one-line ScenarioError for the first version that never existed."""
-        wanted = [n for s in scenarios for n in named_versions(s)]
+        wanted = [
+            n
+            for s in scenarios
+            for n in named_versions(s)
+            if canonicalize_name(n.package) not in self.from_source
+        ]
         known = self._confirmed()
         unknown = [n for n in wanted if n.fact not in known]
         if not unknown or self.offline:
@@ -143,7 +151,7 @@ def missing(named: Named, releases: Sequence[Version]) -> str:
             f"({', '.join(str(v) for v in pre[-3:])}); name one, or use a specifier"
         )
     if not releases:
-        return f"{shown}: the index has no release of {named.package} at all"
+        return f"{shown}: the index has no release of {named.package} at all (a typo?)"
     return (
         f"{shown}: no release of {named.package} matches it on the index; nearest releases: "
         f"{', '.join(str(v) for v in nearest(named, releases))}"

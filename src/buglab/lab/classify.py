@@ -23,16 +23,51 @@ def classify(record: model.RunRecord, signature: re.Pattern[str]) -> tuple[model
     if record.returncode == 0:
         return model.Outcome.PASSED, "exit 0"
     if record.returncode is None:
-        return model.Outcome.FAILED, _last_line(record.output) or "did not start"
+        return model.Outcome.FAILED, reason(record.output) or "did not start"
     if record.returncode < 0:
         return model.Outcome.FAILED, f"killed by signal {-record.returncode}"
-    return model.Outcome.FAILED, f"exit {record.returncode}: {_last_line(record.output)}"
+    return model.Outcome.FAILED, f"exit {record.returncode}: {reason(record.output)}"
 
 
 def _line_of(text: str, found: re.Match[str]) -> str:
     start = text.rfind("\n", 0, found.start()) + 1
     end = text.find("\n", found.end())
     return text[start : end if end >= 0 else len(text)].strip()[:200]
+
+
+#: pytest's line that quotes the exception: ``E   AttributeError: ...``
+PYTEST_E = re.compile(r"^E {2,}(\S.*)$", re.MULTILINE)
+#: an exception as Python prints it last: ``pkg.module.SomeError: message`` (or the bare name)
+EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*(?::\s.*)?$")
+TRACEBACK = "Traceback (most recent call last):"
+INTERNAL = "INTERNALERROR> "
+
+
+def reason(output: str) -> str:
+    """Why a run failed, in one line: the exception that caused it, not the runner's summary.
+
+    pytest's first ``E   Name: message`` line (else its first ``E`` line), else the last line
+    of the last traceback, else the last line that says something (``1 error in 0.09s``).
+    """
+    quoted = [m.group(1).strip() for m in PYTEST_E.finditer(output)]
+    return exception(output) or (quoted[0][:200] if quoted else _last_line(output))
+
+
+def exception(output: str) -> str:
+    """The exception a run's output names (pytest's ``E`` line, a traceback's last line), or ""."""
+    for found in PYTEST_E.finditer(output):
+        if EXCEPTION.match(found.group(1).strip()):
+            return found.group(1).strip()[:200]
+    internal = [line[len(INTERNAL) :] for line in output.splitlines() if line.startswith(INTERNAL)]
+    for line in reversed(internal):  # pytest's own crash: its traceback, line by line
+        if EXCEPTION.match(line):
+            return line.strip()[:200]
+    at = output.rfind(TRACEBACK)
+    if at >= 0:
+        for line in output[at:].splitlines()[1:]:
+            if EXCEPTION.match(line.strip()) and not line.startswith((" ", "\t")):
+                return line.strip()[:200]
+    return ""
 
 
 def _last_line(text: str) -> str:

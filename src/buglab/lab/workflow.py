@@ -124,11 +124,10 @@ def run_matrix(
         raise UsageError(f"--jobs {options.jobs}: must be at least 1")
     if options.repeat < 1:
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
-    scenarios = load_scenarios(options.root, options.names)
+    releases = ReleaseCheck(user_cache(caller), index_url(caller), options.offline)
+    scenarios = load_scenarios(options.root, options.names, lambda s: releases.check([s]))
     plans = make_plans(scenarios, options.only, options.shard, options.cells)
-    ReleaseCheck(user_cache(caller), index_url(caller), options.offline).check(
-        [p.scenario for p in plans if p.cells]
-    )
+    releases.check([p.scenario for p in plans if p.cells])
     execution = Execution(options, caller, say, progress)
     with ExitStack() as locks:
         for p in sorted(plans, key=lambda p: p.scenario.name):

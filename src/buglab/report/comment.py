@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from buglab import model
 from buglab.lab import render
 from buglab.report import facts, pivot, repro, trigger
+from buglab.report.causes import Cause, of_result, uncovered
 
 #: at most this many exceptions are listed by name
 EXCEPTIONS_SHOWN = 12
+#: at most this many causes get an output block of their own (the rest are listed, folded)
+CAUSES_SHOWN = 12
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class Source:
         """The trigger, derived once however many times the comment is trimmed and rebuilt."""
         return trigger.find(self.result)
 
+    @functools.cached_property
+    def causes(self) -> tuple[Cause, ...]:
+        """The cells grouped by outcome and reason, each with where it holds."""
+        return tuple(of_result(self.result))
+
 
 @dataclass(frozen=True)
 class Trim:
@@ -61,6 +69,7 @@ class Trim:
     excerpt_lines: int | None = None  # keep the last N lines of each output
     pins_for_all: bool = True  # pinned requirements in every outcome's block
     outputs: tuple[model.Outcome, ...] | None = None  # only these outcome classes
+    causes: int | None = CAUSES_SHOWN  # at most this many causes get a block; the rest folded
     description_paragraphs: int | None = None
     axes_list: bool = True
     versions_table: bool = True
@@ -181,6 +190,17 @@ def _trigger_line(
         )
     if found.exact:
         text = f"{where}reproduces exactly when **{found.condition}** ({counted})"
+        if found.uncovered:
+            text = (
+                f"{where}every reproduced cell and no passed cell has **{found.condition}** "
+                f"({counted}), but not every cell under it reproduced: "
+                + "; ".join(
+                    f"{cause.count} cell{'s' if cause.count != 1 else ''} under it {verb}: "
+                    + code(_short(cause.reason))
+                    + (f" ({cause.place()})" if cause.place() else "")
+                    for cause, verb in uncovered(found, result)
+                )
+            )
         if dated and not found.scope:
             text += "; it separates the cells of each toolchain date too"
             if quiet:
@@ -211,6 +231,10 @@ def _trigger_line(
     if len(shown) > EXCEPTIONS_SHOWN:
         shown = [*shown[:EXCEPTIONS_SHOWN], f"and {len(shown) - EXCEPTIONS_SHOWN} more"]
     return text, shown
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tables_section(source: Source, trim: Trim) -> str:
@@ -299,6 +323,8 @@ def _meaning(payload: model.Payload) -> str:
             model.InstallMode.NOT_INSTALLED: "not installed (files in the working folder only)",
         }[payload.mode]
     if isinstance(payload, model.Version):
+        if not payload.specifier:
+            return f"{code(payload.package)} unpinned (whatever the resolver picks)"
         return code(payload.requirement)
     if isinstance(payload, model.Date):
         return f"packages as of {payload.day}" if payload.day else "today's packages"
@@ -320,6 +346,7 @@ def versions_section(result: model.MatrixResult) -> str:
         lines.append("|" + "---|" * (len(found.key) + 1))
         for row in found.rows:
             text = ", ".join(f"{n} {v}" for n, v in row.versions) or row.note
+            text = " ".join(text.replace("|", "\\|").split())  # an installer's | splits no column
             lines.append("| " + " | ".join([*(label for _, label in row.key), text]) + " |")
     return "\n".join(lines)
 

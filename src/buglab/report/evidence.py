@@ -11,26 +11,44 @@ from html import escape
 
 from buglab import model
 from buglab.lab import render
-from buglab.report import facts
+from buglab.report import causes, facts
 from buglab.report.comment import Source, Trim, cell_words, code, fence
 
 
 @dataclass(frozen=True)
 class Output:
-    """One representative cell of an outcome class."""
+    """One representative cell of a cause: an outcome and the reason its cells share."""
 
     cell: model.CellResult
-    count: int  # cells of this class
+    cause: causes.Cause
     excerpt: str  # tidied, and trimmed when asked
     pins: tuple[str, ...]  # its venv, when shown
 
     @property
+    def count(self) -> int:
+        return self.cause.count
+
+    @property
     def head(self) -> str:
         plural = "s" if self.count != 1 else ""
+        why = ""
+        if self.cell.outcome not in (model.Outcome.REPRODUCED, model.Outcome.PASSED):
+            why = f" ({short(self.cause.reason)})"
         return (
-            f"{render.SYMBOLS[self.cell.outcome]} {self.cell.outcome.value}: {self.count} "
+            f"{render.SYMBOLS[self.cell.outcome]} {self.cell.outcome.value}{why}: {self.count} "
             f"cell{plural}; shown: {cell_words(self.cell)}"
         )
+
+    @property
+    def where(self) -> str:
+        """Which cells share this cause, in words (markdown)."""
+        place = self.cause.place()
+        every = f"all {self.count}" if self.count != 1 else "the one"
+        if not place or self.cause.outcome in causes.ONE_CAUSE:
+            return ""
+        if self.cause.where.exact:
+            return f"Where: {every} exactly where **{place}**."
+        return f"Where: {every} {place}."
 
     @property
     def status(self) -> str:
@@ -56,33 +74,69 @@ def tidy_excerpt(excerpt: str) -> str:
     return re.sub(r"(?<![>\w.~])/(?:root|home/[^/\s]+|Users/[^/\s]+)/", "~/", text)
 
 
-def outputs(source: Source, trim: Trim) -> tuple[list[Output], list[model.Outcome]]:
-    """One output per outcome class (the reproduction's cell and its contrast where they
-    exist), and the classes left out to fit."""
+def short(text: str, limit: int = 100) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def outputs(source: Source, trim: Trim) -> tuple[list[Output], list[causes.Cause]]:
+    """One output per cause (the reproduction's cell and its contrast where they exist), and
+    the causes left out to fit: beyond ``trim.causes`` blocks, or of outcomes not kept."""
     result = source.result
-    picks: dict[model.Outcome, model.CellResult] = {}
+    picks: dict[model.Outcome, str] = {}
     if source.reproduction is not None:
-        for found in result.cells:
-            if found.id == source.reproduction.cell:
-                picks[model.Outcome.REPRODUCED] = found
+        picks[model.Outcome.REPRODUCED] = source.reproduction.cell
     if source.contrast is not None:
-        picks[model.Outcome.PASSED] = source.contrast.cell
+        picks[model.Outcome.PASSED] = source.contrast.cell.id
     shown: list[Output] = []
     left = []
-    for outcome, count in facts.by_class(result):
-        if trim.outputs is not None and outcome not in trim.outputs:
-            left.append(outcome)
+    for cause in source.causes:
+        kept = trim.outputs is None or cause.outcome in trim.outputs
+        if not kept or (trim.causes is not None and len(shown) >= trim.causes):
+            left.append(cause)
             continue
-        cell = picks.get(outcome) or facts.representative(result, outcome)
-        assert cell is not None
+        ids = {c.id for c in cause.cells}
+        pick = picks.get(cause.outcome)
+        cell = next((c for c in cause.cells if c.id == pick), None) if pick in ids else None
+        cell = cell or facts.representative(result, cause.outcome, ids) or cause.cells[0]
         lines = tidy_excerpt(cell.excerpt).splitlines()
         if trim.excerpt_lines is not None and len(lines) > trim.excerpt_lines:
             cut = len(lines) - trim.excerpt_lines
             lines = [f"[… {cut} earlier lines left out to fit]", *lines[-trim.excerpt_lines :]]
-        with_pins = trim.pins_for_all or outcome is model.Outcome.REPRODUCED
+        with_pins = trim.pins_for_all or cause.outcome is model.Outcome.REPRODUCED
         pins = tuple(facts.pins(cell, source.project)) if with_pins else ()
-        shown.append(Output(cell, count, "\n".join(lines), pins))
+        shown.append(Output(cell, cause, "\n".join(lines), pins))
     return shown, left
+
+
+#: causes left out are listed one line each, up to this many
+FOLDED_LISTED = 30
+
+
+def folded(left: list[causes.Cause]) -> str:
+    """The causes without a block of their own, one line each, so that none goes unsaid."""
+    if not left:
+        return ""
+    cells = sum(c.count for c in left)
+    head = f"{len(left)} more cause{'s' if len(left) != 1 else ''} ({cells} cells), folded to fit"
+    items = []
+    for cause in left[:FOLDED_LISTED]:
+        place = cause.place()
+        items.append(
+            f"- {render.SYMBOLS[cause.outcome]} {cause.outcome.value}: {cause.count} × "
+            f"{code(short(cause.reason, 160))}" + (f" ({place})" if place else "")
+        )
+    if len(left) > FOLDED_LISTED:
+        items.append(f"- and {len(left) - FOLDED_LISTED} more, in the results file")
+    return "\n".join(
+        [
+            "<details>",
+            f"<summary>{escape(head, quote=False)}</summary>",
+            "",
+            *items,
+            "",
+            "</details>",
+        ]
+    )
 
 
 def outputs_section(source: Source, trim: Trim) -> str:
@@ -91,6 +145,8 @@ def outputs_section(source: Source, trim: Trim) -> str:
     for output in shown:
         summary = f"<summary>{escape(output.head, quote=False)}</summary>"
         lines = ["<details>", summary, "", output.status]
+        if output.where:
+            lines += ["", output.where]
         if output.excerpt:
             lines += ["", "The lines of output that matter, as buglab kept them:", ""]
             lines.append(fence(output.excerpt, "text"))
@@ -110,7 +166,7 @@ def outputs_section(source: Source, trim: Trim) -> str:
         lines += ["", "</details>"]
         blocks.append("\n".join(lines))
     if left:
-        blocks.append(f"(Outputs of {', '.join(o.value for o in left)} cells left out to fit.)")
+        blocks.append(folded(left))
     return "\n\n".join(blocks)
 
 

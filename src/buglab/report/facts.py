@@ -137,17 +137,22 @@ def date_pins(result: model.MatrixResult) -> list[str]:
 
 
 def rank(result: model.MatrixResult) -> dict[str, tuple[int, ...]]:
-    """A sort key per cell id: newest dates, versions and Pythons first, else the first label
-    of each axis (the scenario's own order), cells that met their expectation first."""
+    """A sort key per cell id: the newest toolchain first (as docs/report.md promises), then
+    cells that met their expectation, then newest versions and Pythons, else the first label of
+    each axis (the scenario's own order)."""
     kinds = result.kind_by_axis
     order = {name: list(labels) for name, labels in result.axis_labels}
+    dates = set(result.axes_of_kind(model.AxisKind.DATE))
     keys = {}
     for cell in result.cells:
+        first: list[int] = []
         parts = [0 if cell.as_expected else 1]
         for name, label in cell.labels:
             index = order[name].index(label) if label in order[name] else 0
-            parts.append(-index if kinds.get(name) in NEWER_LAST else index)
-        keys[cell.id] = tuple(parts)
+            (first if name in dates else parts).append(
+                -index if kinds.get(name) in NEWER_LAST else index
+            )
+        keys[cell.id] = (*first, *parts)
     return keys
 
 

@@ -105,7 +105,7 @@ def page(source: Source, logs: str) -> str:
         _tables(source, finding, logs),
         "<h2>Minimal reproduction</h2>",
         _reproduction(source),
-        "<h2>Output, one cell per outcome</h2>",
+        "<h2>Output, one cell per cause</h2>",
         _outputs(source),
         "<h2>Environment</h2>",
         blocks(comment.environment_section(result)),
@@ -278,10 +278,12 @@ def _reproduction(source: Source) -> str:
 
 
 def _outputs(source: Source) -> str:
-    shown, _ = evidence.outputs(source, comment.Trim())
+    shown, _ = evidence.outputs(source, comment.Trim(causes=None))
     out = []
     for output in shown:
         body = f"<p>{inline(output.status)}</p>"
+        if output.where:
+            body += f"<p>{inline(output.where)}</p>"
         if output.excerpt:
             body += f"<pre>{html.escape(output.excerpt)}</pre>"
         if output.pins:

@@ -52,9 +52,11 @@ LEVELS = (
         pins_for_all=False,
         description_paragraphs=2,
         axes_list=False,
+        causes=6,
         notes=(
             "outputs cut to their last 8 lines",
             "pinned versions only for the reproduced cell",
+            "outputs for at most 6 causes (the others listed, folded)",
             "the description cut to 2 paragraphs",
             "the meaning of each label left out",
         ),
@@ -67,7 +69,8 @@ LEVELS = (
         versions_table=False,
         outputs=(model.Outcome.REPRODUCED, model.Outcome.PASSED),
         notes=(
-            "outputs only for reproduced and passed cells, cut to 8 lines",
+            "outputs only for reproduced and passed cells, cut to 8 lines (the other causes "
+            "listed, folded)",
             "the description cut to 1 paragraph",
             "the meaning of each label and the versions table left out",
         ),
@@ -118,7 +121,7 @@ def generic(source: Source, trim: Trim) -> str:
             comment.trigger_section(source),
             "### Results\n\n" + comment.tables_section(source, trim),
             "### Minimal reproduction\n\n" + evidence.reproduction_section(source),
-            "### Output, one cell per outcome\n\n" + evidence.outputs_section(source, trim),
+            "### Output, one cell per cause\n\n" + evidence.outputs_section(source, trim),
             "### Environment\n\n" + comment.environment_section(result),
             "### Background (the scenario's description)\n\n"
             + comment.background_section(source, trim),

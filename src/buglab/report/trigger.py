@@ -68,6 +68,9 @@ class Trigger:
     alternatives: tuple[Condition, ...] = ()  # other conditions just as small
     greedy: bool = False  # the exceptions were searched greedily: fewer may exist
     unless: Condition | None = None  # holds on every passed and no reproduced cell
+    #: cells under an exact condition that ran and neither reproduced nor passed: while there
+    #: are any, "exactly" would claim more than was measured
+    uncovered: tuple[str, ...] = ()
 
     @property
     def reproduced(self) -> int:
@@ -88,8 +91,14 @@ class Trigger:
         assert self.condition is not None
         if self.passed == 0:
             return f"every cell that ran reproduced ({self.reproduced}); no passed cell to contrast"
-        if self.exact:
+        if self.exact and not self.uncovered:
             return f"reproduces exactly when {self.condition}"
+        if self.exact:
+            n = len(self.uncovered)
+            return (
+                f"every reproduced cell and no passed cell has {self.condition}; {n} "
+                f"cell{'s' if n != 1 else ''} under it neither reproduced nor passed"
+            )
         if self.unless is not None:
             return f"reproduces unless {self.unless}"
         plural = "s" if self.exceptions != 1 else ""
@@ -156,6 +165,7 @@ def derive(
     scope: tuple[tuple[str, str], ...] = (),
 ) -> Trigger:
     """The smallest condition over ``axes`` separating reproduced from passed ``cells``."""
+    cells = list(cells)
     samples = [(c.label_map, c.id, c.outcome) for c in cells]
     positive = [(labels, cid) for labels, cid, o in samples if o is POSITIVE]
     negative = [(labels, cid) for labels, cid, o in samples if o is NEGATIVE]
@@ -170,7 +180,10 @@ def derive(
     found = _exact(positive, negative, useful, order)
     if found:
         first, *others = found
-        return Trigger(scope, counts, first, True, alternatives=tuple(others))
+        uncovered = tuple(
+            c.id for c in cells if c.ran and c.outcome not in EVIDENCE and first.holds(c.label_map)
+        )
+        return Trigger(scope, counts, first, True, alternatives=tuple(others), uncovered=uncovered)
     best, greedy = _fewest_exceptions(positive, negative, useful, order)
     missed = tuple(cid for labels, cid in positive if not best.holds(labels))
     intruders = tuple(cid for labels, cid in negative if best.holds(labels))
@@ -188,6 +201,43 @@ def derive(
 
 
 Sample = tuple[Mapping[str, str], str]
+
+
+@dataclass(frozen=True)
+class Cover:
+    """The smallest condition holding on every cell of a group (a cause, say) and on as few
+    others as can be: ``exact`` when on none of them, else ``others`` names those it also holds
+    on."""
+
+    condition: Condition
+    exact: bool
+    others: tuple[str, ...] = ()  # ids of cells outside the group that the condition holds on
+
+
+def cover(
+    inside: Sequence[model.CellResult], outside: Sequence[model.CellResult], axes: AxisLabels
+) -> Cover:
+    """The smallest condition over ``axes`` that holds on all of ``inside`` and none of
+    ``outside``; when none does, the tightest one that holds on all of ``inside`` (each axis
+    taking the labels seen there), with the cells of ``outside`` it also holds on."""
+    positive = [(c.label_map, c.id) for c in inside]
+    negative = [(c.label_map, c.id) for c in outside]
+    order = {name: list(values) for name, values in axes}
+    useful = [
+        name for name in order if len({labels.get(name) for labels, _ in positive + negative}) > 1
+    ]
+    if not negative:
+        return Cover(Condition(()), True)
+    found = _exact(positive, negative, useful, order)
+    if found:
+        return Cover(found[0], True)
+    tight = {name: _tight(name, positive, order) for name in useful}
+    condition = Condition(
+        tuple((name, tight[name]) for name in useful if len(tight[name]) < len(order[name]))
+    )
+    return Cover(
+        condition, False, tuple(cid for labels, cid in negative if condition.holds(labels))
+    )
 
 
 def _tight(

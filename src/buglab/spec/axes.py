@@ -125,8 +125,14 @@ def _version_values(
     return tuple(out)
 
 
+#: the one spelling of a version axis value that pins nothing: whatever the resolver picks
+UNPINNED = "unpinned"
+
+
 def _series(check: Checker, key: str, label: str) -> str:
-    """'1.4' is the newest 1.4.x; '1.4.10' is exactly that release."""
+    """'1.4' is the newest 1.4.x; '1.4.10' is exactly that release; 'unpinned' is no pin."""
+    if label == UNPINNED:
+        return ""
     try:
         version = Version(label)
     except InvalidVersion:

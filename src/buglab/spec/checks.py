@@ -21,12 +21,52 @@ PYTHON_VERSION = re.compile(r"3\.\d{1,2}\Z")
 T = TypeVar("T")
 
 
+def _pairs(cell_id: str) -> dict[str, str]:
+    return dict(part.partition("=")[::2] for part in cell_id.split(",") if part)
+
+
 def which_cell(wanted: str, known: Sequence[str]) -> str:
-    """After "no such cell": the nearest id, else what ids look like and where to list them."""
-    hint = did_you_mean(wanted, known)
-    if hint or not known:
-        return hint
+    """After "no such cell": a hint that never changes a label the user gave.
+
+    The same labels in another order name the cell as its id is written; a label that is no
+    value of its axis (or an axis that does not exist) is named with the nearest value; labels
+    that are all valid but not complete list the cells that have them all.
+    """
+    if not known:
+        return ""
+    given = _pairs(wanted) if all("=" in part for part in wanted.split(",")) else {}
+    cells = {cell_id: _pairs(cell_id) for cell_id in known}
+    values: dict[str, list[str]] = {}
+    for labels in cells.values():
+        for axis, label in labels.items():
+            values.setdefault(axis, [])
+            if label not in values[axis]:
+                values[axis].append(label)
+    for axis, label in given.items():
+        if axis not in values:
+            return f" (no axis {axis!r}{_or(did_you_mean(axis, list(values)))})"
+        if label not in values[axis]:
+            return (
+                f" ({label!r} is not a value of {axis!r}: {', '.join(values[axis])}"
+                f"{_or(did_you_mean(label, values[axis]))})"
+            )
+    having = [cell_id for cell_id, labels in cells.items() if given.items() <= labels.items()]
+    if given and len(having) == 1 and len(given) == len(cells[having[0]]):
+        return f" (did you mean {having[0]!r}? the same labels, in the order of the axes)"
+    if given and having:
+        shown = ", ".join(repr(c) for c in having[:3])
+        more = f" and {len(having) - 3} more" if len(having) > 3 else ""
+        return (
+            f" (a cell id names every axis; cells with these labels: {shown}{more}; `plan` "
+            "lists them)"
+        )
+    if given:
+        return " (no cell has all these labels: the scenario or the selection leaves it out)"
     return f" (a cell id names every axis, like {known[0]!r}; `plan` lists them)"
+
+
+def _or(hint: str) -> str:
+    return f"; {hint[2:-1]}" if hint else ""
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str:

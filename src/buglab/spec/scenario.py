@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 from buglab import model
 from buglab.errors import ScenarioError, UsageError
@@ -52,9 +53,17 @@ TOP_KEYS = (
 PROJECT_KEYS = ("name", "files")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 DEFAULT_TIMEOUT = 120.0
+#: checks a scenario's axis values further (that each version exists on the index), raising
+#: a ScenarioError: asked before an exclusion or expectation naming no value is blamed, since
+#: the typo may be the axis value's (injected by the caller: this module asks no index)
+ValuesCheck = Optional[Callable[[model.Scenario], None]]
 
 
-def load(path: Path, root: Path) -> model.Scenario:
+class UnknownLabel(ScenarioError):
+    """An exclusion or expectation names a label its axis does not have."""
+
+
+def load(path: Path, root: Path, values_check: ValuesCheck = None) -> model.Scenario:
     """Read ``path`` (a scenario.toml) inside repository ``root`` into a validated Scenario."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -64,10 +73,12 @@ def load(path: Path, root: Path) -> model.Scenario:
         raise ScenarioError(path, "", f"not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, "", f"invalid TOML: {exc}") from None
-    return _validate(raw, path, root)
+    return _validate(raw, path, root, values_check)
 
 
-def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
+def _validate(
+    raw: dict[str, Any], source: Path, root: Path, values_check: ValuesCheck = None
+) -> model.Scenario:
     check = Checker(source)
     check.known_keys("", raw, TOP_KEYS)
     for required in ("title", "description", "command", "signature"):
@@ -92,7 +103,7 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
             None,
         ),
     )
-    return model.Scenario(
+    scenario = model.Scenario(
         name=source.parent.name,
         source=source,
         title=_one_line(check, "title", raw["title"]),
@@ -119,10 +130,18 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         ),
         project=project,
         axes=axes,
-        excludes=_rules(check, "exclude", raw.get("exclude", []), axes, expect=False),
-        expects=_rules(check, "expect", raw.get("expect", []), axes, expect=True),
+        excludes=(),
+        expects=(),
         upstream=_upstream(check, raw["upstream"]) if "upstream" in raw else None,
     )
+    try:
+        excludes = _rules(check, "exclude", raw.get("exclude", []), axes, expect=False)
+        expects = _rules(check, "expect", raw.get("expect", []), axes, expect=True)
+    except UnknownLabel:
+        if values_check is not None:
+            values_check(scenario)  # an axis value that does not exist is the typo to fix
+        raise
+    return replace(scenario, excludes=excludes, expects=expects)
 
 
 def _upstream(check: Checker, value: object) -> model.IssueRef:
@@ -253,7 +272,8 @@ def _rules(
             for label in labels:
                 if label not in known:
                     shown = check.string(f"{key}.{name}", label)
-                    raise check.fail(
+                    raise UnknownLabel(
+                        check.source,
                         f"{key}.{name}",
                         f"{shown!r} is not a value of axis {name!r} "
                         f"({', '.join(known)}){did_you_mean(shown, known)}",
@@ -292,7 +312,9 @@ def discover(scenarios_dir: Path) -> tuple[Path, ...]:
     return tuple(sorted(p for p in scenarios_dir.iterdir() if (p / SCENARIO_FILE).is_file()))
 
 
-def load_scenarios(root: Path, names: Sequence[str]) -> tuple[model.Scenario, ...]:
+def load_scenarios(
+    root: Path, names: Sequence[str], values_check: ValuesCheck = None
+) -> tuple[model.Scenario, ...]:
     folder = root / "scenarios"
     found = {path.name: path for path in discover(folder)}
     if len(set(names)) != len(names):
@@ -304,4 +326,4 @@ def load_scenarios(root: Path, names: Sequence[str]) -> tuple[model.Scenario, ..
     chosen = names or tuple(found)
     if not chosen:
         raise UsageError(f"no scenarios in {folder}")
-    return tuple(load(found[name] / SCENARIO_FILE, root) for name in chosen)
+    return tuple(load(found[name] / SCENARIO_FILE, root, values_check) for name in chosen)
