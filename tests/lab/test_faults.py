@@ -497,3 +497,36 @@ def test_an_unchanged_run_leaves_the_results_files_untouched(tmp_path: Path) -> 
     time.sleep(1.1)  # the run's start time (to the second) would differ
     assert lab(repo).returncode == 0
     assert {f.name: (f.read_bytes(), f.stat().st_mtime_ns) for f in files} == before
+
+
+def test_a_reader_that_goes_away_is_no_traceback(tmp_path: Path) -> None:
+    """``buglab plan | head -1``: the pipe closes under the lab, which says nothing about it."""
+    root = make_repo(tmp_path, "many", TOML_MANY)
+    reader = subprocess.Popen(
+        ["head", "-c", "10"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "buglab", "--root", str(root), "plan", "many"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert reader.stdin is not None
+    reader.stdin.close()
+    reader.wait()
+    assert "Traceback" not in done.stderr and done.returncode == 0, done.stderr
+
+
+ENV_VALUES = ", ".join(f'v{i} = {{ N = "{i}" }}' for i in range(4000))
+TOML_MANY = f"""
+title = "many cells"
+description = "enough plan lines to fill a pipe"
+command = ["python", "-c", "pass"]
+signature = "never"
+
+[axes.n]
+kind = "env"
+values = {{ {ENV_VALUES} }}
+"""

@@ -83,7 +83,7 @@ def test_contradiction_is_marked_and_counted(seed: model.Scenario) -> None:
     result = fake_result(seed, {first.id: model.Outcome.PASSED})
     assert result.contradictions[0].id == first.id
     assert "✅ ❗ expected 🐛" in render.markdown(result)
-    assert "1 contradict expectations" in render.summary(result)
+    assert "1 contradicts expectations" in render.summary(result)
 
 
 def test_merged_shards_equal_the_whole(seed: model.Scenario) -> None:
@@ -221,3 +221,9 @@ def test_terminal_table_is_a_grid_or_a_list_when_too_wide(seed: model.Scenario) 
         "outcome",
     ]
     assert listed.row_count == 72
+
+
+def test_one_cell_is_one_cell(seed: model.Scenario) -> None:
+    whole = fake_result(seed)
+    result = replace(whole, cells=whole.cells[:1])
+    assert render.summary(result) == "1 cell: 1 reproduced; all as expected."

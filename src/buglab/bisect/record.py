@@ -177,12 +177,13 @@ def paragraph(b: Bisected) -> str:
     what = f"`{subject.package}`" if subject.package else "the toolchain date"
     if b.history is not None:
         what = f"the commits of `{subject.package}` ({b.history.repository})"
-    cell = ", ".join(f"{a}={v}" for a, v in subject.fixed_labels)
+    fixed = ", ".join(f"{a}={v}" for a, v in subject.fixed_labels)
+    cell = f"cell `{fixed}`" if fixed else "its one cell"  # every axis was the bisected one
     pinned = f"; held: {', '.join(f'`{h}`' for h in subject.hold)}" if subject.hold else ""
     day = f"; everything else as of {subject.day}" if subject.day else ""
     head = f"**{_headline(b)}**"
     setting = (
-        f"Scenario `{scenario.name}` ({scenario.title}), cell `{cell}`{day}{pinned}, "
+        f"Scenario `{scenario.name}` ({scenario.title}), {cell}{day}{pinned}, "
         f"Python {b.python}; command `{render.shown_command(subject.cell.argv)}`; the bug "
         f"is the output `{scenario.signature.pattern}`."
     )

@@ -45,9 +45,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Output(Console):
+    """Standard output that a reader may leave (``| head``): the rest goes nowhere and the
+    command still ends as it would have, with its own exit status."""
+
+    def on_broken_pipe(self) -> None:
+        _discard_stdout()
+
+
+def _discard_stdout() -> None:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True)
-    out = Console(width=max(Console().width, 160) if not sys.stdout.isatty() else None)
+    out = _Output(width=max(Console().width, 160) if not sys.stdout.isatty() else None)
     try:
         args = _parser().parse_args(argv)
         command = next(c for c in COMMANDS if c.name == args.command)
@@ -58,3 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("buglab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader of a plain print went away (``| head``): not an error of the command's
+        _discard_stdout()
+        return 0

@@ -171,7 +171,8 @@ def summary(result: model.MatrixResult) -> str:
     parts = [
         f"{n} {o.value}" for o, n in sorted(counts.items(), key=lambda i: list(SYMBOLS).index(i[0]))
     ]
-    return f"{len(result.cells)} cells: {', '.join(parts)}; {verdict(result)}."
+    cells = len(result.cells)
+    return f"{cells} cell{'s' if cells != 1 else ''}: {', '.join(parts)}; {verdict(result)}."
 
 
 def verdict(result: model.MatrixResult) -> str:
@@ -184,7 +185,7 @@ def verdict(result: model.MatrixResult) -> str:
     missing = sum(1 for c in result.cells if not c.ran)
     pieces = []
     if wrong:
-        pieces.append(f"{wrong} contradict expectations")
+        pieces.append(f"{wrong} contradict{'s' if wrong == 1 else ''} expectations")
     elif checked == len(result.cells):
         return "all as expected"
     elif checked:
