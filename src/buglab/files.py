@@ -7,6 +7,7 @@ A lock held by another run is waited for after one line saying so.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -16,6 +17,22 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 Say = Callable[[str], None]
+
+
+#: a file name made from a cell id stays below every filesystem's limit (255 bytes), with room
+#: for a suffix and the temporary names of ``write_atomic``
+NAME_BYTES = 200
+
+
+def bounded_name(name: str) -> str:
+    """``name`` (a cell id) as a file name: itself when short enough, else its start and a
+    digest of the whole, so that two long ids never share a file."""
+    raw = name.encode("utf-8")
+    if len(raw) <= NAME_BYTES:
+        return name
+    digest = hashlib.sha256(raw).hexdigest()[:16]
+    start = raw[: NAME_BYTES - len(digest) - 1].decode("utf-8", errors="ignore")
+    return f"{start}-{digest}"
 
 
 def write_atomic(path: Path, text: str) -> None:

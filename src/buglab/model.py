@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import enum
 import functools
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Protocol, Union
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -152,6 +151,22 @@ class Project:
     files: tuple[Path, ...]  # absolute paths of files or folders
 
 
+class Found(Protocol):
+    def start(self) -> int: ...
+
+    def end(self) -> int: ...
+
+
+class Signature(Protocol):
+    """What the lab searches output for: a pattern as written, and a search that cannot run
+    away (RE2, see ``buglab.spec.signature``)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str, /) -> Found | None: ...
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -161,7 +176,7 @@ class Scenario:
     links: tuple[str, ...]
     requirements: tuple[str, ...]
     command: tuple[str, ...]
-    signature: re.Pattern[str]
+    signature: Signature
     timeout: float
     python: str | None
     env: tuple[tuple[str, str], ...]

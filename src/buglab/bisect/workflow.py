@@ -41,7 +41,7 @@ from buglab.env import (
     user_cache,
 )
 from buglab.errors import UsageError
-from buglab.files import held, write_atomic
+from buglab.files import bounded_name, held, write_atomic
 from buglab.lab import Execution, Say, terminate_as_interrupt
 from buglab.option import to_argv
 from buglab.spec import load_scenarios
@@ -200,7 +200,8 @@ def settle(
 
 def answer_path(options: BisectOptions, subject: Subject) -> Path:
     what = subject.package or "date"
-    return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
+    name = bounded_name(f"bisect-{what}-{subject.cell_name}")
+    return options.results_dir / subject.scenario.name / f"{name}.json"
 
 
 def _stored(path: Path) -> object:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 from pathlib import Path
 
 from rich.console import Console
@@ -39,13 +42,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _terminate_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM takes Ctrl-C's path at every point of the lab's own work (loading, waiting for a
+    lock, writing results), not only while cells run: children killed, exit 130."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: the caller owns the signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     err = Console(stderr=True)
     out = Console(width=max(Console().width, 160) if not sys.stdout.isatty() else None)
     try:
-        args = _parser().parse_args(argv)
-        command = next(c for c in COMMANDS if c.name == args.command)
-        return command(args, Context(args.root, out, err, dict(os.environ)))
+        with _terminate_as_ctrl_c():
+            args = _parser().parse_args(argv)
+            command = next(c for c in COMMANDS if c.name == args.command)
+            return command(args, Context(args.root, out, err, dict(os.environ)))
     except BuglabError as exc:
         print(f"buglab: error: {exc}", file=sys.stderr)
         return 2

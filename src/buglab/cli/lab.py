@@ -133,7 +133,10 @@ def _plan(options: PlanOptions, ctx: Context) -> int:
         ctx.out.print(f"{p.scenario.name}: {len(p.cells)} cells in {len(groups)} venvs")
         for cell in p.cells:
             expected = cell.expected.value if cell.expected else "-"
-            ctx.out.print(f"  {cell.id}  [dim]expect {expected}[/dim]", highlight=False)
+            # never wrapped: an id is copied into --cell whole, however long its labels
+            ctx.out.print(
+                f"  {cell.id}  [dim]expect {expected}[/dim]", highlight=False, soft_wrap=True
+            )
     return 0
 
 

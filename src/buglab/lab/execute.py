@@ -29,6 +29,7 @@ from buglab.env import (
     describe_installer,
     index_url,
 )
+from buglab.files import bounded_name
 from buglab.lab import classify, runner
 from buglab.lab.options import RunOptions
 from buglab.spec import plan
@@ -301,7 +302,7 @@ class Execution:
         return path
 
     def _log(self, cell: model.Cell) -> Path:
-        path = self.logs / cell.scenario / f"{cell.id}.log"
+        path = self.logs / cell.scenario / f"{bounded_name(cell.id)}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
 

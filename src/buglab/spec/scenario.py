@@ -24,6 +24,7 @@ from buglab.spec.checks import (
     python_version,
     show,
 )
+from buglab.spec.signature import compile_signature
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -130,15 +131,8 @@ def _one_line(check: Checker, key: str, value: object) -> str:
     return text.strip()
 
 
-def _signature(check: Checker, value: object) -> re.Pattern[str]:
-    text = check.string("signature", value)
-    try:
-        pattern = re.compile(text, re.MULTILINE)
-    except re.error as exc:
-        raise check.fail("signature", f"invalid regular expression {text!r}: {exc}") from None
-    if pattern.search(""):
-        raise check.fail("signature", f"{text!r} matches the empty string, so it matches anything")
-    return pattern
+def _signature(check: Checker, value: object) -> model.Signature:
+    return compile_signature(check, check.string("signature", value))
 
 
 def _timeout(check: Checker, value: object) -> float:
