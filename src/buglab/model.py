@@ -276,6 +276,7 @@ class CellResult:
     excerpt: str = ""  # the lines of output that matter, paths replaced by <cell> and <venv>
     runs: tuple[Outcome, ...] = ()  # each run's outcome, when the cell was run more than once
     measured: str = ""  # when the run that measured this cell started (ISO, UTC)
+    inputs_changed: bool = False  # kept from an earlier run whose inputs differ from today's
 
     @functools.cached_property
     def label_map(self) -> Mapping[str, str]:

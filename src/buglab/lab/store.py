@@ -56,6 +56,8 @@ def to_json(result: model.MatrixResult) -> dict[str, Any]:
                 "measured": cell.measured,
                 "runs": [run.value for run in cell.runs],
                 "excerpt": cell.excerpt,
+                # written only when set, so that files from before it stay byte for byte
+                **({"inputs_changed": True} if cell.inputs_changed else {}),
             }
             for cell in result.cells
         ],
@@ -88,6 +90,7 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
                 measured=c.get("measured", ""),
                 runs=tuple(model.Outcome(r) for r in c.get("runs", [])),
                 excerpt=c.get("excerpt", ""),
+                inputs_changed=c.get("inputs_changed", False) is True,
             )
             for c in data["cells"]
         )
@@ -162,29 +165,41 @@ def carry_over(
 ) -> model.MatrixResult:
     """This run's cells laid over the last results, so that nothing measured is lost.
 
-    A cell this run measured replaces the old one. A cell it planned but did not run (an
-    interrupted run) keeps its old outcome when its inputs (fingerprint) are unchanged; the old
-    ``measured`` date marks it. A cell it did not plan (a narrowed run) keeps its old outcome
-    while it is still a cell of the scenario: ``cells`` maps every cell of the full expansion to
-    its current expectation, which kept cells take. Results of another matrix (other axes or
-    command) are not used.
+    ``cells`` maps every cell of the scenario's full expansion to its current expectation, and
+    ``fingerprints`` to its current inputs. A cell this run measured replaces the old one. Any
+    other cell of the old results that is still a cell of the scenario keeps its old outcome
+    (its ``measured`` date marks it): one this run did not plan (a narrowed run), or planned but
+    did not reach (an interrupted run), even after the scenario was edited; when its inputs
+    differ from today's, it is marked ``inputs_changed``. Old cells that are no longer cells of
+    the scenario are left out (see :func:`dropped`, which the caller reports).
     """
-    if old is None or old.axis_labels != new.axis_labels or old.command != new.command:
+    if old is None:
         return new
-    previous = {c.id: c for c in old.cells if c.ran}
+
+    def kept(before: model.CellResult) -> model.CellResult:
+        now = fingerprints.get(before.id)
+        changed = now is not None and before.fingerprint != now
+        return replace(before, inputs_changed=changed)
+
+    previous = {c.id: c for c in old.cells if c.ran and c.id in cells}
     merged: dict[str, model.CellResult] = {}
     for cell in new.cells:
         before = previous.get(cell.id)
-        keep = (
-            not cell.ran and before is not None and before.fingerprint == fingerprints.get(cell.id)
-        )
-        merged[cell.id] = before if keep and before is not None else cell
+        merged[cell.id] = kept(before) if before is not None and not cell.ran else cell
     for cell_id, before in previous.items():
-        if cell_id not in merged and cell_id in cells:
-            merged[cell_id] = before
+        if cell_id not in merged:
+            merged[cell_id] = kept(before)
     refreshed = [replace(c, expected=cells[c.id]) if c.id in cells else c for c in merged.values()]
     order = cell_order(new.axis_labels)
     return replace(new, cells=tuple(sorted(refreshed, key=lambda c: order(c.labels))))
+
+
+def dropped(old: model.MatrixResult | None, cells: Mapping[str, object]) -> tuple[str, ...]:
+    """Measured cells of ``old`` that are no longer cells of the scenario (an axis value or
+    axis removed, an exclusion added): the results keep no row for them."""
+    if old is None:
+        return ()
+    return tuple(c.id for c in old.cells if c.ran and c.id not in cells)
 
 
 def same_measurements(old: model.MatrixResult, new: model.MatrixResult) -> bool:
@@ -206,6 +221,7 @@ def same_measurements(old: model.MatrixResult, new: model.MatrixResult) -> bool:
                 c.fingerprint,
                 c.venv,
                 c.runs,
+                c.inputs_changed,
             )
             for c in result.cells
         ]

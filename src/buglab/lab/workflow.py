@@ -168,7 +168,6 @@ def run_matrix(
         }
         if options.shard:
             meta["shard"] = options.shard
-        fingerprints = {job.key: job.fingerprint for job in jobs}
         results = []
         for p in plans:
             if not p.cells and not options.shard:  # an empty shard is still a shard
@@ -180,7 +179,8 @@ def run_matrix(
             if options.shard:
                 store.write(result, path)
                 continue
-            _store(p, result, previous.get(p.scenario.name), fingerprints, path, say)
+            current = {c.id: execution.fingerprint(p.scenario, c) for c in plan.expand(p.scenario)}
+            _store(p, result, previous.get(p.scenario.name), current, path, say)
     return Report(tuple(results), interrupted)
 
 
@@ -188,19 +188,32 @@ def _store(
     p: Plan,
     result: model.MatrixResult,
     old: model.MatrixResult | None,
-    fingerprints: Mapping[tuple[str, str], str],
+    fingerprints: Mapping[str, str],
     path: Path,
     say: Say,
 ) -> None:
-    """Write a scenario's results, never replacing a measured outcome with ``not-run`` and never
-    rewriting a file for timings alone."""
+    """Write a scenario's results, never replacing a measured outcome with ``not-run``, never
+    dropping one without saying so, and never rewriting a file for timings alone.
+    ``fingerprints``: every cell of the scenario's full expansion, by id."""
     everything = {c.id: c.expected for c in plan.expand(p.scenario)}
-    mine = {cell_id: fp for (name, cell_id), fp in fingerprints.items() if name == p.scenario.name}
-    merged = store.carry_over(old, result, everything, mine)
+    merged = store.carry_over(old, result, everything, fingerprints)
     if not any(c.ran and c.measured == result.started for c in merged.cells):
         if old is None:
             say(f"{p.scenario.name}: no cell ran; no results written")
         return  # nothing measured: the files keep what they had
+    gone = store.dropped(old, everything)
+    if gone:
+        say(
+            f"{p.scenario.name}: {len(gone)} measured cell(s) of {path} are no longer cells of "
+            f"the scenario (an axis, a value or an exclusion changed), dropped: "
+            f"{', '.join(gone[:3])}{', ...' if len(gone) > 3 else ''}"
+        )
+    changed = sum(c.inputs_changed for c in merged.cells)
+    if changed:
+        say(
+            f"{p.scenario.name}: {changed} cell(s) kept from earlier runs were measured with "
+            "inputs that have changed since (marked ‡); run them to measure them again"
+        )
     if old is not None and store.same_measurements(old, merged):
         merged = old  # the same facts: keep the file (and its dates) as it is
     else:
