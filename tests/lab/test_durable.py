@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_repo
-from tests.lab.test_faults import PROBE, lab, matrix_argv, outcomes, results, scenario_toml
+from tests.lab.test_faults import PROBE, alive, lab, matrix_argv, outcomes, results, scenario_toml
 
 pytestmark = pytest.mark.slow
 
@@ -61,3 +61,43 @@ def test_an_edited_scenario_and_a_narrowed_run_touch_only_what_ran(tmp_path: Pat
     assert "1 cell(s) kept from earlier runs were measured with inputs" in done.stderr
     markdown = (repo / "results" / "probe.md").read_text()
     assert "🐛‡" in markdown and "‡ marks 1 of them" in markdown
+
+
+def test_a_killed_run_loses_no_finished_cell(tmp_path: Path) -> None:
+    """``kill -9`` while a cell still runs: the cells already finished are in the journal, the
+    next run puts them into the results and says so, and the killed run's cell died with it."""
+    sleep, pids = tmp_path / "sleep", tmp_path / "pids"
+    sleep.write_text("600")
+    toml = scenario_toml(
+        ["pass", "bug", "hang"], env=f'{{ SLEEP_FILE = "{sleep}", PIDS = "{pids}" }}'
+    )
+    repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
+    process = subprocess.Popen(
+        matrix_argv(repo, "--jobs", "3"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    journal = repo / "results" / ".probe.journal"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"cell"') == 2 and pids.exists():
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("the two quick cells did not finish in time")
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert not (repo / "results" / "probe.json").exists()
+    hung = [int(p.name) for p in pids.iterdir()]
+    time.sleep(0.5)
+    assert hung and not any(alive(pid) for pid in hung), "the killed run's cell lives on"
+
+    time.sleep(1.1)  # the next run's start (to the second) differs from the killed run's
+    done = lab(repo, "--only", "mode=pass")
+    assert done.returncode == 0, done.stderr
+    assert "recovered 2 cell(s) finished by the run of" in done.stderr
+    assert outcomes(repo) == {"mode=pass": "passed", "mode=bug": "reproduced"}
+    bug = {c["id"]: c for c in results(repo)["cells"]}["mode=bug"]
+    killed_at = done.stderr.split("finished by the run of ")[1].split(",")[0]
+    assert bug["measured"] == killed_at  # measured by the killed run
+    assert not journal.exists()
+    again = lab(repo, "--only", "mode=pass")
+    assert "recovered" not in again.stderr

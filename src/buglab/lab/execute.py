@@ -97,6 +97,8 @@ class Execution:
         self.progress = progress
         self.cancel = threading.Event()
         self.done: dict[CellKey, model.CellResult] = {}
+        #: told of each finished cell at once (the matrix journals it)
+        self.on_finish: Callable[[CellKey, model.CellResult], None] | None = None
         self.logs = options.results_dir / "logs"
         self.builder = Builder(
             BuildSettings(
@@ -165,6 +167,8 @@ class Execution:
             def finish(result: model.CellResult) -> None:
                 if result.outcome is not model.Outcome.NOT_RUN:
                     self.done[job.key] = result
+                    if self.on_finish is not None:
+                        self.on_finish(job.key, result)
                 self.progress(len(self.done), total)
 
             return finish

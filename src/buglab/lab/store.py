@@ -40,27 +40,28 @@ def to_json(result: model.MatrixResult) -> dict[str, Any]:
         "axes": {name: list(labels) for name, labels in result.axis_labels},
         "axis_kinds": dict(result.axis_kinds),
         "meta": dict(result.meta),
-        "cells": [
-            {
-                "id": cell.id,
-                "axes": dict(cell.labels),
-                "resolved": dict(cell.resolved),
-                "outcome": cell.outcome.value,
-                "expected": cell.expected.value if cell.expected else None,
-                "returncode": cell.returncode,
-                "seconds": round(cell.seconds, 3),
-                "log": cell.log,
-                "detail": cell.detail,
-                "fingerprint": cell.fingerprint,
-                "venv": cell.venv,
-                "measured": cell.measured,
-                "runs": [run.value for run in cell.runs],
-                "excerpt": cell.excerpt,
-                # written only when set, so that files from before it stay byte for byte
-                **({"inputs_changed": True} if cell.inputs_changed else {}),
-            }
-            for cell in result.cells
-        ],
+        "cells": [cell_to_json(cell) for cell in result.cells],
+    }
+
+
+def cell_to_json(cell: model.CellResult) -> dict[str, Any]:
+    return {
+        "id": cell.id,
+        "axes": dict(cell.labels),
+        "resolved": dict(cell.resolved),
+        "outcome": cell.outcome.value,
+        "expected": cell.expected.value if cell.expected else None,
+        "returncode": cell.returncode,
+        "seconds": round(cell.seconds, 3),
+        "log": cell.log,
+        "detail": cell.detail,
+        "fingerprint": cell.fingerprint,
+        "venv": cell.venv,
+        "measured": cell.measured,
+        "runs": [run.value for run in cell.runs],
+        "excerpt": cell.excerpt,
+        # written only when set, so that files from before it stay byte for byte
+        **({"inputs_changed": True} if cell.inputs_changed else {}),
     }
 
 
@@ -74,26 +75,7 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
             )
         if schema != SCHEMA:
             raise ResultsError(f"{source}: schema {schema!r}, expected {SCHEMA}")
-        cells = tuple(
-            model.CellResult(
-                id=c["id"],
-                labels=tuple((str(k), str(v)) for k, v in c["axes"].items()),
-                resolved=tuple((str(k), str(v)) for k, v in c["resolved"].items()),
-                outcome=model.Outcome(c["outcome"]),
-                expected=model.Outcome(c["expected"]) if c["expected"] else None,
-                returncode=c["returncode"],
-                seconds=float(c["seconds"]),
-                log=c["log"],
-                detail=c.get("detail", ""),
-                fingerprint=c.get("fingerprint", ""),
-                venv=c.get("venv", ""),
-                measured=c.get("measured", ""),
-                runs=tuple(model.Outcome(r) for r in c.get("runs", [])),
-                excerpt=c.get("excerpt", ""),
-                inputs_changed=c.get("inputs_changed", False) is True,
-            )
-            for c in data["cells"]
-        )
+        cells = tuple(cell_from_json(c) for c in data["cells"])
         return model.MatrixResult(
             scenario=data["scenario"],
             title=data["title"],
@@ -107,6 +89,27 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ResultsError(f"{source}: not a buglab results file ({exc!r})") from None
+
+
+def cell_from_json(c: Mapping[str, Any]) -> model.CellResult:
+    """One cell; raises KeyError, TypeError, ValueError or AttributeError when malformed."""
+    return model.CellResult(
+        id=c["id"],
+        labels=tuple((str(k), str(v)) for k, v in c["axes"].items()),
+        resolved=tuple((str(k), str(v)) for k, v in c["resolved"].items()),
+        outcome=model.Outcome(c["outcome"]),
+        expected=model.Outcome(c["expected"]) if c["expected"] else None,
+        returncode=c["returncode"],
+        seconds=float(c["seconds"]),
+        log=c["log"],
+        detail=c.get("detail", ""),
+        fingerprint=c.get("fingerprint", ""),
+        venv=c.get("venv", ""),
+        measured=c.get("measured", ""),
+        runs=tuple(model.Outcome(r) for r in c.get("runs", [])),
+        excerpt=c.get("excerpt", ""),
+        inputs_changed=c.get("inputs_changed", False) is True,
+    )
 
 
 def read(path: Path) -> model.MatrixResult:
