@@ -6,7 +6,6 @@ Real runs of the lab in subprocesses, real venvs (tiny), a real SIGKILL; marked 
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -53,7 +52,9 @@ def test_an_edited_scenario_and_a_narrowed_run_touch_only_what_ran(tmp_path: Pat
     assert set(outcomes(repo)) == {"mode=pass,flavour=a", "mode=bug,flavour=a"}
 
     # the command changed: the cell not run now is kept, marked as measured with other inputs
-    scenario.write_text(toml.replace(', b = { FLAVOUR = "b" }', "").replace("timeout = 60", "timeout = 61"))
+    scenario.write_text(
+        toml.replace(', b = { FLAVOUR = "b" }', "").replace("timeout = 60", "timeout = 61")
+    )
     done = lab(repo, "--only", "mode=pass")
     assert done.returncode == 0, done.stderr
     kept = {c["id"]: c for c in results(repo)["cells"]}["mode=bug,flavour=a"]

@@ -10,7 +10,7 @@ import pytest
 
 from buglab import model
 from buglab.errors import ResultsError
-from buglab.lab import render, store, workflow
+from buglab.lab import persist, render, store
 from buglab.spec import plan
 
 
@@ -41,7 +41,7 @@ def fake_result(
             fingerprint=f"fp-{cell.id}",
         )
     meta = {"buglab": "test", "started": started}
-    return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, meta)
+    return persist.assemble(persist.Plan(seed, plan.expand(seed)), done, meta)
 
 
 def test_json_round_trip(seed: model.Scenario, tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from types import FrameType
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 

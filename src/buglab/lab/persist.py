@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from buglab import model
 from buglab.errors import ResultsError
 from buglab.files import write_atomic
 from buglab.lab import journal, render, store
 from buglab.lab.execute import Execution, Say
-from buglab.lab.options import MatrixOptions
 from buglab.spec import plan
 
 
@@ -141,7 +140,9 @@ def recover(p: Plan, path: Path, execution: Execution, say: Say) -> None:
     if done:
         started = found.meta.get("started", "an earlier run")
         mine = Plan(p.scenario, tuple(c for c in everything.values() if (c.scenario, c.id) in done))
-        current = {cell_id: execution.fingerprint(p.scenario, c) for cell_id, c in everything.items()}
+        current = {
+            cell_id: execution.fingerprint(p.scenario, c) for cell_id, c in everything.items()
+        }
         result = assemble(mine, done, found.meta)
         store_results(p, result, read_previous(path, say), current, path, say)
         say(

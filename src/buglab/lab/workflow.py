@@ -18,15 +18,14 @@ from filelock import FileLock
 
 from buglab import __version__, model
 from buglab.env import ReleaseCheck, index_url, user_cache
-from buglab.errors import ResultsError, UsageError
-from buglab.files import wait_for, write_atomic
+from buglab.errors import UsageError
+from buglab.files import wait_for
 from buglab.lab import persist, store
-from buglab.lab.persist import Plan, assemble, dated
 from buglab.lab.execute import Execution, Interrupted, Job, Progress, Say
 from buglab.lab.journal import Journal
 from buglab.lab.options import MatrixOptions
+from buglab.lab.persist import Plan, assemble
 from buglab.spec import load_scenarios, plan, which_cell
-
 
 # -- stages 1-3: pure once the files are read ------------------------------------------------
 
@@ -131,7 +130,9 @@ def run_matrix(
         if options.shard:
             meta["shard"] = options.shard
         journal = Journal(paths, meta)
-        execution.on_finish = lambda key, cell: journal.add(key[0], dated(cell, started))
+        execution.on_finish = lambda key, cell: journal.add(
+            key[0], replace(cell, measured=cell.measured or started)
+        )
         interrupted = False
         try:
             execution.run([j for j in jobs if j.key not in execution.done], total=len(jobs))
