@@ -94,6 +94,7 @@ class Execution:
     ) -> None:
         self.options = options
         self.caller = caller
+        self.say = say
         self.progress = progress
         self.cancel = threading.Event()
         self.done: dict[CellKey, model.CellResult] = {}
@@ -223,6 +224,34 @@ class Execution:
             workspace.close()
 
     def _run(
+        self, job: Job, built: model.BuiltVenv, workspace: runner.Workspace
+    ) -> model.CellResult:
+        """The cell in its venv, which is checked after the run: a venv that changed meanwhile
+        is taken out of the store and the cell runs once more in a new one (the change may have
+        come from a cell beside it); if it changes that one too, the cell itself does, and its
+        result says so."""
+        problem = ""
+        for attempt in range(2):
+            if self.builder.discarded(built):
+                built = self.builder.ensure(
+                    job.cell.venv, self._build_log(job.cell.venv), self.cancel
+                )
+                if built.path is None:
+                    return self._unbuilt(job, built)
+            result = self._measure(job, built, workspace)
+            change = self.builder.damage(built)
+            problem = str(change) if result.ran and change else ""
+            if not problem:
+                return result
+            self.builder.discard(built, change)
+            again = "; the cell runs again in a new one" if attempt == 0 else ""
+            self.say(
+                f"{job.cell.scenario} {job.cell.id}: its venv changed while it ran ({problem}); "
+                f"the venv is not used again{again}"
+            )
+        return replace(result, detail=f"{result.detail} (the cell changed its venv: {problem})")
+
+    def _measure(
         self, job: Job, built: model.BuiltVenv, workspace: runner.Workspace
     ) -> model.CellResult:
         assert built.path is not None
