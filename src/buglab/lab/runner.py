@@ -30,6 +30,9 @@ def cell_env(
             "VIRTUAL_ENV": str(venv),
             "HOME": str(home),
             "TMPDIR": str(home),
+            # the venv is shared and checked after every cell: Python (and pytest's assertion
+            # rewriting, for plugins) would otherwise cache bytecode inside it
+            "PYTHONDONTWRITEBYTECODE": "1",
             **FIXED_ENV,
         }
     )
