@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from filelock import FileLock, Timeout
 
@@ -33,6 +34,21 @@ def bounded_name(name: str) -> str:
     digest = hashlib.sha256(raw).hexdigest()[:16]
     start = raw[: NAME_BYTES - len(digest) - 1].decode("utf-8", errors="ignore")
     return f"{start}-{digest}"
+
+
+def open_log(path: Path, append: bool = True) -> BinaryIO:
+    """A log opened for writing that never follows a symbolic link planted at its name (the
+    link's target would be overwritten): such a name fails instead."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if append else os.O_TRUNC)
+    return os.fdopen(os.open(path, flags, 0o644), "ab")
+
+
+def no_link_at(path: Path) -> Path:
+    """``path`` with a symbolic link found there removed (a log is written under the name, not
+    through a link to somewhere else)."""
+    if path.is_symlink():
+        path.unlink()
+    return path
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -8,6 +8,7 @@ repository and turns errors into one line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -19,7 +20,7 @@ from types import FrameType
 from rich.console import Console
 
 from buglab import __version__
-from buglab.cli.base import Command, Context, Parser
+from buglab.cli.base import Command, Context, Parser, printable
 from buglab.cli.bisect import BISECT_COMMANDS
 from buglab.cli.lab import LAB_COMMANDS
 from buglab.cli.report import REPORT_COMMANDS
@@ -62,6 +63,9 @@ def _terminate_as_ctrl_c() -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal gets '?' for a symbol, not a crash
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     err = Console(stderr=True)
     out = Console(width=max(Console().width, 160) if not sys.stdout.isatty() else None)
     try:
@@ -70,7 +74,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             command = next(c for c in COMMANDS if c.name == args.command)
             return command(args, Context(args.root, out, err, dict(os.environ)))
     except BuglabError as exc:
-        print(f"buglab: error: {exc}", file=sys.stderr)
+        print(f"buglab: error: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"buglab: error: {printable(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("buglab: error: an input nested too deeply to read", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("buglab: interrupted", file=sys.stderr)

@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from buglab.cli.base import Command, Context
+from buglab.cli.base import Command, Context, printable
 from buglab.lab import Located, MatrixOptions, make_plans, only, render, results_path, run_matrix
 from buglab.lab import store as results_store
 from buglab.option import flag, positional
@@ -90,7 +90,7 @@ def _matrix(options: MatrixOptions, ctx: Context) -> int:
         from buglab.report import history
 
         for line in history.changes_since(before, options):
-            print(line, end="")
+            print(printable(line), end="")
     if report.interrupted:
         ctx.say(
             "interrupted: cells that did not run are not-run here; the results files keep "
@@ -153,7 +153,7 @@ def _render(options: RenderOptions, ctx: Context) -> int:
     for path in options.files:
         result = results_store.read(path)
         if options.markdown:
-            print(render.markdown(result))
+            print(printable(render.markdown(result)))
         else:
             ctx.out.print(render.terminal(result))
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from buglab.cli.base import Command, Context
+from buglab.cli.base import Command, Context, printable
+from buglab.errors import UsageError
 from buglab.files import write_atomic
 from buglab.lab import store
 from buglab.report import (
@@ -29,7 +30,7 @@ def _report(options: ReportOptions, ctx: Context) -> int:
     if options.out is not None:
         write_atomic(options.out, text)
     else:
-        print(text, end="")
+        print(printable(text), end="")
     page = options.html or (
         options.out.with_suffix(".html") if options.out else results / f"{options.scenario}.html"
     )
@@ -48,6 +49,9 @@ def _export(options: ExportOptions, ctx: Context) -> int:
     result = store.read(options.results_dir / f"{options.scenario}.json")
     reproduction = export.reproduction(scenario, result, options.cell)
     folder = options.to or export.default_folder(options.scenario, options.cell)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        what = "a symbolic link" if folder.is_symlink() else "a file"
+        raise UsageError(f"--to {folder}: {what}, not a folder; name a new or an existing folder")
     export.write_folder(reproduction, folder)
     ctx.say(
         f"{options.scenario}: cell {options.cell} ({reproduction.outcome.value}) -> {folder}; "
@@ -58,7 +62,7 @@ def _export(options: ExportOptions, ctx: Context) -> int:
 
 def _diff(options: DiffOptions, ctx: Context) -> int:
     comparison = diff.compare(store.read(options.old), store.read(options.new))
-    print(diff.changes_markdown(comparison), end="")
+    print(printable(diff.changes_markdown(comparison)), end="")
     return 1 if comparison.any else 0
 
 

@@ -24,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from buglab.files import open_log
+
 MARKER = "BUGLAB_PROCESS_TOKEN"
 HEAD_BYTES = 2 * 1024 * 1024  # kept at the start of a log
 TAIL_BYTES = 512 * 1024  # kept at the end once the head is full
@@ -46,7 +48,7 @@ class _Capture:
     """Keeps the head of the output in the log and a rolling tail; drops the middle."""
 
     def __init__(self, sink: Path) -> None:
-        self.sink = sink.open("ab")
+        self.sink = open_log(sink)
         self.head = bytearray()
         self.tail: deque[bytes] = deque()
         self.tail_size = 0

@@ -29,7 +29,8 @@ from buglab.env import (
     describe_installer,
     index_url,
 )
-from buglab.files import bounded_name
+from buglab.errors import UsageError
+from buglab.files import bounded_name, no_link_at
 from buglab.lab import classify, runner
 from buglab.lab.options import RunOptions
 from buglab.spec import plan
@@ -97,6 +98,9 @@ class Execution:
         self.say = say
         self.progress = progress
         self.cancel = threading.Event()
+        for given, folder in (("--results", options.results_dir), ("--store", options.store_dir)):
+            if folder.exists() and not folder.is_dir():
+                raise UsageError(f"{given} {folder}: a file, not a folder")
         self.done: dict[CellKey, model.CellResult] = {}
         #: told of each finished cell at once (the matrix journals it)
         self.on_finish: Callable[[CellKey, model.CellResult], None] | None = None
@@ -332,12 +336,12 @@ class Execution:
     def _build_log(self, spec: model.VenvSpec) -> Path:
         path = self.logs / "venvs" / f"{hashlib.sha256(repr(spec).encode()).hexdigest()[:16]}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        return no_link_at(path)
 
     def _log(self, cell: model.Cell) -> Path:
         path = self.logs / cell.scenario / f"{bounded_name(cell.id)}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        return no_link_at(path)
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.options.results_dir).as_posix()

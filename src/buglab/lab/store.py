@@ -75,6 +75,7 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
             )
         if schema != SCHEMA:
             raise ResultsError(f"{source}: schema {schema!r}, expected {SCHEMA}")
+        _check_shape(data)
         cells = tuple(cell_from_json(c) for c in data["cells"])
         return model.MatrixResult(
             scenario=data["scenario"],
@@ -87,8 +88,71 @@ def from_json(data: Mapping[str, Any], source: Path) -> model.MatrixResult:
             meta=tuple((str(k), str(v)) for k, v in data.get("meta", {}).items()),
             axis_kinds=tuple((str(k), str(v)) for k, v in data["axis_kinds"].items()),
         )
+    except Malformed as exc:
+        raise ResultsError(f"{source}: not a buglab results file: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ResultsError(f"{source}: not a buglab results file ({exc!r})") from None
+
+
+class Malformed(ValueError):
+    """A results file of the right schema but the wrong shape, naming the key."""
+
+
+def _is(value: object, kind: type | tuple[type, ...]) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _check_shape(data: Mapping[str, Any]) -> None:
+    """Every key a reader relies on, of the type it relies on: a file edited by hand or by
+    another tool is refused here, in one line, not halfway through a table."""
+    for key in ("scenario", "title"):
+        if not _is(data.get(key), str):
+            raise Malformed(f"{key!r} must be a string")
+    for key in ("command", "venv_axes", "command_axes"):
+        if not _strings(data.get(key)):
+            raise Malformed(f"{key!r} must be a list of strings")
+    axes = data.get("axes")
+    if not isinstance(axes, dict) or not all(_strings(v) for v in axes.values()):
+        raise Malformed("'axes' must map each axis to a list of labels")
+    for key in ("axis_kinds", "meta"):
+        value = data.get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise Malformed(f"{key!r} must map names to strings")
+    cells = data.get("cells")
+    if not isinstance(cells, list) or not cells:
+        raise Malformed("'cells' must be a non-empty list")
+    for i, cell in enumerate(cells):
+        _check_cell(cell, axes, f"cells[{i}]")
+
+
+def _check_cell(cell: object, axes: Mapping[str, list[str]], where: str) -> None:
+    if not isinstance(cell, dict):
+        raise Malformed(f"{where} must be a table")
+    for key in ("id", "outcome", "log"):
+        if not _is(cell.get(key), str):
+            raise Malformed(f"{where}.{key} must be a string")
+    for key in ("detail", "fingerprint", "venv", "measured", "excerpt"):
+        if not _is(cell.get(key, ""), str):
+            raise Malformed(f"{where}.{key} must be a string")
+    labels = cell.get("axes")
+    if not isinstance(labels, dict) or set(labels) != set(axes):
+        raise Malformed(f"{where}.axes must give a label for every axis ({', '.join(axes)})")
+    for name, label in labels.items():
+        if label not in axes[name]:
+            raise Malformed(f"{where}.axes.{name}: {label!r} is not a label of that axis")
+    resolved = cell.get("resolved")
+    if not isinstance(resolved, dict) or not all(isinstance(v, str) for v in resolved.values()):
+        raise Malformed(f"{where}.resolved must map packages to versions")
+    if cell.get("returncode") is not None and not _is(cell.get("returncode"), int):
+        raise Malformed(f"{where}.returncode must be a number or null")
+    if not _is(cell.get("seconds"), (int, float)):
+        raise Malformed(f"{where}.seconds must be a number")
+    if not _strings(cell.get("runs", [])):
+        raise Malformed(f"{where}.runs must be a list of outcomes")
 
 
 def cell_from_json(c: Mapping[str, Any]) -> model.CellResult:

@@ -64,7 +64,12 @@ def load(path: Path, root: Path) -> model.Scenario:
         raise ScenarioError(path, "", f"not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, "", f"invalid TOML: {exc}") from None
-    return _validate(raw, path, root)
+    except RecursionError:
+        raise ScenarioError(path, "", "nested too deeply to read (arrays or tables)") from None
+    try:
+        return _validate(raw, path, root)
+    except RecursionError:
+        raise ScenarioError(path, "", "nested too deeply to read (arrays or tables)") from None
 
 
 def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
@@ -97,7 +102,10 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         source=source,
         title=_one_line(check, "title", raw["title"]),
         description=check.string("description", raw["description"]),
-        links=check.strings("links", raw.get("links", [])),
+        links=tuple(
+            _link(check, f"links[{i}]", link)
+            for i, link in enumerate(check.strings("links", raw.get("links", [])))
+        ),
         requirements=tuple(
             check.requirement(f"requirements[{i}]", r)
             for i, r in enumerate(
@@ -122,6 +130,13 @@ def _validate(raw: dict[str, Any], source: Path, root: Path) -> model.Scenario:
         excludes=_rules(check, "exclude", raw.get("exclude", []), axes, expect=False),
         expects=_rules(check, "expect", raw.get("expect", []), axes, expect=True),
     )
+
+
+def _link(check: Checker, key: str, text: str) -> str:
+    """A link a reader can follow: http(s) only (a ``javascript:`` link would run in the page)."""
+    if not re.match(r"https?://[^\s/?#]+\S*\Z", text.strip()):
+        raise check.fail(key, f"{text!r} is not an http:// or https:// address")
+    return text.strip()
 
 
 def _one_line(check: Checker, key: str, value: object) -> str:
