@@ -6,10 +6,13 @@ Real venvs (tiny, no packages), real processes, real signals; marked slow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -134,3 +137,40 @@ def test_a_long_label_runs_and_is_stored(tmp_path: Path) -> None:
     assert long_id in plan.stdout
     again = lab(repo, "--cell", long_id)
     assert again.returncode == 0, again.stderr
+
+
+def test_an_index_that_never_answers_is_a_bounded_wait_that_names_it(tmp_path: Path) -> None:
+    """An index that accepts connections and then says nothing: the lab waits a bounded time,
+    says which index does not answer, and the venv it needed is an env-error naming it."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(OSError):
+                held.append(listener.accept()[0])  # and never a byte back
+
+    threading.Thread(target=accept, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/simple"
+    toml = scenario_toml(["pass"], requirements='["six==1.16.0"]')
+    repo = make_repo(tmp_path, "probe", toml, {"probe.py": PROBE})
+    env = {**os.environ, "BUGLAB_INDEX_URL": url, "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    env.pop("UV_HTTP_TIMEOUT", None)
+    env.pop("UV_HTTP_RETRIES", None)
+    start = time.monotonic()
+    try:
+        done = lab(repo, env=env, timeout=300)
+    finally:
+        stop.set()
+        for connection in held:
+            connection.close()
+        listener.close()
+    assert time.monotonic() - start < 120
+    assert f"the index {url} did not answer within" in done.stderr
+    (cell,) = results(repo)["cells"]
+    assert cell["outcome"] == "env-error"
+    assert url in cell["detail"] and "did not answer" in cell["detail"]

@@ -40,7 +40,7 @@ from buglab.env.venvs import (
     venv_key,
 )
 from buglab.env.wheels import ProjectWheels
-from buglab.files import held, write_atomic
+from buglab.files import held, naming, write_atomic
 
 Say = Callable[[str], None]
 
@@ -107,6 +107,12 @@ class Builder:
 
     def ensure(
         self, spec: model.VenvSpec, log: Path, cancel: threading.Event | None = None
+    ) -> model.BuiltVenv:
+        with naming(log):  # a full disk names the log the build could not write
+            return self._ensure(spec, log, cancel)
+
+    def _ensure(
+        self, spec: model.VenvSpec, log: Path, cancel: threading.Event | None
     ) -> model.BuiltVenv:
         start = time.monotonic()
         identity = self.identify(spec)
@@ -271,6 +277,9 @@ class Builder:
         else:
             lines = [ln for ln in done.output.splitlines() if ln.strip()]
             message = " | ".join(lines[-3:]) or done.start_error or "the installer failed"
+            if "timed out" in done.output:
+                where = self.settings.index_url or index.PYPI_SIMPLE
+                message = f"the index {where} did not answer in time: {message}"
         if self.settings.offline:
             message = f"offline, and the installer's cache cannot satisfy it: {message}"
             return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, message)

@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from buglab.files import naming
+
 LISTING = "buglab-files.json"
 #: the store's own files in a venv, written after the listing
 OWN = frozenset({LISTING, "buglab-venv.json"})
@@ -46,7 +48,8 @@ def survey(venv: Path) -> dict[str, str]:
 
 def record(venv: Path) -> None:
     """List ``venv`` as it is now (called once it is complete, before it is published)."""
-    (venv / LISTING).write_text(json.dumps(survey(venv)), encoding="utf-8")
+    with naming(venv / LISTING):
+        (venv / LISTING).write_text(json.dumps(survey(venv)), encoding="utf-8")
 
 
 @dataclass(frozen=True)

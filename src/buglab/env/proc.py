@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from buglab.files import open_log
+from buglab.files import naming, open_log
 
 MARKER = "BUGLAB_PROCESS_TOKEN"
 HEAD_BYTES = 2 * 1024 * 1024  # kept at the start of a log
@@ -48,6 +48,7 @@ class _Capture:
     """Keeps the head of the output in the log and a rolling tail; drops the middle."""
 
     def __init__(self, sink: Path) -> None:
+        self.path = sink
         self.sink = open_log(sink)
         self.head = bytearray()
         self.tail: deque[bytes] = deque()
@@ -58,7 +59,8 @@ class _Capture:
         room = HEAD_BYTES - len(self.head)
         if room > 0:
             self.head += chunk[:room]
-            self.sink.write(chunk[:room])
+            with naming(self.path):
+                self.sink.write(chunk[:room])
             chunk = chunk[room:]
         if chunk:
             self.tail.append(chunk)
@@ -72,10 +74,12 @@ class _Capture:
         note = b""
         if self.dropped:
             note = f"\n[buglab: {self.dropped} bytes of output dropped here]\n".encode()
-            self.sink.write(note)
         tail = b"".join(self.tail)
-        self.sink.write(tail)
-        self.sink.close()
+        with naming(self.path):
+            try:
+                self.sink.write(note + tail)
+            finally:
+                self.sink.close()
         return (bytes(self.head) + note + tail).decode("utf-8", errors="replace")
 
 

@@ -30,7 +30,7 @@ from buglab.env import (
     index_url,
 )
 from buglab.errors import UsageError
-from buglab.files import bounded_name, no_link_at
+from buglab.files import bounded_name, naming, no_link_at
 from buglab.lab import classify, runner
 from buglab.lab.options import RunOptions
 from buglab.spec import plan
@@ -315,7 +315,8 @@ class Execution:
         source = self._build_log(job.cell.venv)
         text = source.read_text(encoding="utf-8", errors="replace") if source.exists() else ""
         header = f"# buglab cell {job.cell.scenario} {job.cell.id}\n# {built.failure}: "
-        log.write_text(f"{header}{built.message}\n\n{text}", encoding="utf-8")
+        with naming(log):
+            log.write_text(f"{header}{built.message}\n\n{text}", encoding="utf-8")
         tail = runner.anonymise(
             "\n".join(text.splitlines()[-20:]), {self.options.store_dir: "<store>"}
         )

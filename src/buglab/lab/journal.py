@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 from buglab import model
+from buglab.files import naming
 from buglab.lab.store import cell_from_json, cell_to_json
 
 
@@ -41,13 +42,14 @@ class Journal:
         self.files: dict[str, IO[str]] = {}
 
     def add(self, scenario: str, cell: model.CellResult) -> None:
-        sink = self.files.get(scenario)
-        if sink is None:
-            path = journal_path(self.paths[scenario])
-            path.parent.mkdir(parents=True, exist_ok=True)
-            sink = self.files[scenario] = path.open("w", encoding="utf-8")
-            self._line(sink, {"meta": self.meta})
-        self._line(sink, {"cell": cell_to_json(cell)})
+        path = journal_path(self.paths[scenario])
+        with naming(path):
+            sink = self.files.get(scenario)
+            if sink is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sink = self.files[scenario] = path.open("w", encoding="utf-8")
+                self._line(sink, {"meta": self.meta})
+            self._line(sink, {"cell": cell_to_json(cell)})
 
     @staticmethod
     def _line(sink: IO[str], record: object) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from buglab import model
 from buglab.env import copy_project, proc
-from buglab.files import open_log
+from buglab.files import naming, open_log
 
 #: wide enough that pytest and coverage never cut a message or a report line
 COLUMNS = "300"
@@ -94,7 +94,7 @@ def run_cell(
         "$ " + " ".join(cell.argv),
         "",
     ]
-    with open_log(log, append) as sink:
+    with naming(log), open_log(log, append) as sink:
         sink.write((("\n" if append else "") + "\n".join(header)).encode("utf-8"))
     done = proc.run(cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel)
     output = anonymise(done.output, {work: "<cell>", venv: "<venv>", home: "<home>"})

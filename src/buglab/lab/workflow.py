@@ -17,7 +17,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from buglab import __version__, model
-from buglab.env import ReleaseCheck, index_url, user_cache
+from buglab.env import ReleaseCheck, index, index_url, user_cache
 from buglab.errors import UsageError
 from buglab.files import wait_for
 from buglab.lab import persist, store
@@ -94,6 +94,12 @@ def run_matrix(
     ReleaseCheck(user_cache(caller), index_url(caller), options.offline).check(
         [p.scenario for p in plans if p.cells]
     )
+    silent = index.not_answering(index_url(caller))
+    if silent:
+        say(
+            f"the index {index_url(caller) or index.PYPI_SIMPLE} {silent}: the versions the "
+            "scenarios name are not checked, and venvs it must serve will be env-error"
+        )
     execution = Execution(options, caller, say, progress)
     with ExitStack() as locks:
         for p in sorted(plans, key=lambda p: p.scenario.name):
