@@ -81,6 +81,22 @@ class Report:
         return 1 if any(r.contradictions for r in self.results) else 0
 
 
+def _check_versions(
+    plans: Sequence[Plan], options: MatrixOptions, caller: Mapping[str, str], say: Say
+) -> None:
+    """Every version the scenarios name exists (asked of the index once, then remembered); an
+    index that does not answer is said once, by name, rather than waited on in silence."""
+    ReleaseCheck(user_cache(caller), index_url(caller), options.offline).check(
+        [p.scenario for p in plans if p.cells]
+    )
+    silent = index.not_answering(index_url(caller))
+    if silent:
+        say(
+            f"the index {index_url(caller) or index.PYPI_SIMPLE} {silent}: the versions the "
+            "scenarios name are not checked, and venvs it must serve will be env-error"
+        )
+
+
 def run_matrix(
     options: MatrixOptions, caller: Mapping[str, str], say: Say, progress: Progress
 ) -> Report:
@@ -91,15 +107,7 @@ def run_matrix(
         raise UsageError(f"--repeat {options.repeat}: must be at least 1")
     scenarios = load_scenarios(options.root, options.names)
     plans = make_plans(scenarios, options.only, options.shard, options.cells)
-    ReleaseCheck(user_cache(caller), index_url(caller), options.offline).check(
-        [p.scenario for p in plans if p.cells]
-    )
-    silent = index.not_answering(index_url(caller))
-    if silent:
-        say(
-            f"the index {index_url(caller) or index.PYPI_SIMPLE} {silent}: the versions the "
-            "scenarios name are not checked, and venvs it must serve will be env-error"
-        )
+    _check_versions(plans, options, caller, say)
     execution = Execution(options, caller, say, progress)
     with ExitStack() as locks:
         for p in sorted(plans, key=lambda p: p.scenario.name):
