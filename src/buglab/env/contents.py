@@ -83,6 +83,10 @@ def differences(venv: Path) -> Change:
     """What changed in ``venv`` since it was listed."""
     try:
         listed = json.loads((venv / LISTING).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        # built before venvs were listed (keys did not change with the listing, so that results
+        # stay byte for byte): built again, once
+        return Change(unreadable="it has no listing of its files (built by an older buglab)")
     except (OSError, ValueError) as exc:
         return Change(unreadable=f"its listing of files cannot be read ({exc.__class__.__name__})")
     if not isinstance(listed, dict):

@@ -25,7 +25,7 @@ from filelock import FileLock
 from buglab import model
 from buglab.env.backends import Interpreter
 
-LAYOUT = 3  # bump when the way venvs are built changes, so old ones are not trusted (3: listed)
+LAYOUT = 2  # bump when the way venvs are built changes, so old ones are not trusted
 MANIFEST = "buglab-venv.json"
 KEY_CHARS = 24
 
