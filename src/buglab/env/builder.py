@@ -170,15 +170,20 @@ class Builder:
         """Files written in place may be links to the installer's cache and the shared
         bytecode, which would hand the same edit to the next build: the packages they belong to
         leave the installer's cache, their compiled files the bytecode cache."""
-        inodes = set()
+        inodes, shared = set(), []
         for relative in changed:
             with contextlib.suppress(OSError):
-                inodes.add((folder / relative).stat().st_ino)
+                stat = (folder / relative).stat()
+                if stat.st_nlink > 1:  # written in place through a link the caches share
+                    inodes.add(stat.st_ino)
+                    shared.append(relative)
+        if not shared:
+            return
         for cached in self.settings.bytecode.glob("*/*.pyc"):
             with contextlib.suppress(OSError):
                 if cached.stat().st_ino in inodes:
                     cached.unlink()
-        owners = owning_distributions(folder, changed)
+        owners = owning_distributions(folder, tuple(shared))
         uv = getattr(self.settings.backend, "uv", None)
         if owners and uv:
             self.say(f"the installer's cache of {', '.join(owners)} is cleaned (a file changed)")
