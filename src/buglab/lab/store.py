@@ -123,7 +123,8 @@ def _check_shape(data: Mapping[str, Any]) -> None:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise Malformed(f"{key!r} must map names to strings")
     cells = data.get("cells")
-    if not isinstance(cells, list) or not cells:
+    shard = "shard" in data.get("meta", {})  # only a shard may hold no cell
+    if not isinstance(cells, list) or (not cells and not shard):
         raise Malformed("'cells' must be a non-empty list")
     for i, cell in enumerate(cells):
         _check_cell(cell, axes, f"cells[{i}]")
