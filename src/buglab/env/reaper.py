@@ -11,9 +11,9 @@ to FD. A command that cannot be started is reported on FD as ``start-error``.
 
 from __future__ import annotations
 
+import _signal as signal  # signal without enum: this keeper starts before every process
 import ctypes
 import os
-import signal
 import sys
 import time
 
@@ -67,6 +67,11 @@ def _reap() -> None:
 
 def kill_everything() -> None:
     """SIGKILL every descendant until none is left (orphans of the killed come back to us)."""
+    try:
+        if os.waitpid(-1, os.WNOHANG)[0] == 0:
+            pass  # a child still runs: look for the whole tree
+    except ChildProcessError:
+        return  # no child at all: as a subreaper, no descendant either
     me = os.getpid()
     deadline = time.monotonic() + KILL_FOR
     while time.monotonic() < deadline:

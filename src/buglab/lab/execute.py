@@ -243,9 +243,11 @@ class Execution:
                 if built.path is None:
                     return self._unbuilt(job, built)
             result = self._measure(job, built, workspace)
+            if not result.ran:
+                return result
             change = self.builder.damage(built)
-            problem = str(change) if result.ran and change else ""
-            if not problem:
+            problem = str(change)
+            if not change:
                 return result
             self.builder.discard(built, change)
             again = "; the cell runs again in a new one" if attempt == 0 else ""
