@@ -8,6 +8,7 @@ Lines (each in its own module):
   the test suite's own time.
 - ``question.py``: the cost of a question: a release bisect and a date bisect, cold and warm.
 - ``scale.py``: the engine's pure stages on a synthetic 10,000-cell scenario.
+- ``store.py``: the venv store's check of a venv against its listing, per cell.
 - ``baselines.py`` (``--baselines``): by hand the seed's way, and nox per cell.
 
 The tables are printed as markdown (for the README); everything measured goes to
@@ -30,11 +31,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, question, scale, seed, whole
+from bench import baselines, question, scale, seed, store, whole
 from bench.harness import ROOT, SEED, Target, load, say
 
 QUICK_ONLY = ("sqlalchemy=2.0", "install=editable", "coverage=on")
-LINES = ("seed", "whole", "question", "scale")
+LINES = ("seed", "whole", "question", "scale", "store")
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -138,6 +139,10 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], list[s
             )
             for name, g in data["scale"]["groups"].items()
         ]
+    if "store" in args.lines:
+        data["store"] = store.measure(tmp, args.jobs)
+        text += ["", "#### The store's check", "", store.table(data["store"])]
+        goals += store.targets(data["store"])
     return data, text, goals
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Union
+from typing import Protocol, Union
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -183,6 +183,22 @@ class IssueRef:
         return f"{self.owner}/{self.repo}#{self.number}"
 
 
+class Found(Protocol):
+    def start(self) -> int: ...
+
+    def end(self) -> int: ...
+
+
+class Signature(Protocol):
+    """What the lab searches output for: a pattern as written, and a search that cannot run
+    away (RE2, see ``buglab.spec.signature``)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    def search(self, text: str, /) -> Found | None: ...
+
+
 @dataclass(frozen=True)
 class Scenario:
     name: str
@@ -192,7 +208,7 @@ class Scenario:
     links: tuple[str, ...]
     requirements: tuple[str, ...]
     command: tuple[str, ...]
-    signature: re.Pattern[str]
+    signature: Signature
     timeout: float
     python: str | None
     env: tuple[tuple[str, str], ...]
@@ -293,6 +309,7 @@ class CellResult:
     excerpt: str = ""  # the lines of output that matter, paths replaced by <cell> and <venv>
     runs: tuple[Outcome, ...] = ()  # each run's outcome, when the cell was run more than once
     measured: str = ""  # when the run that measured this cell started (ISO, UTC)
+    inputs_changed: bool = False  # kept from an earlier run whose inputs differ from today's
 
     @functools.cached_property
     def label_map(self) -> Mapping[str, str]:

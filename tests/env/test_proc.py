@@ -99,3 +99,24 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_daemon_in_a_new_session_with_an_empty_environment_is_killed(tmp_path: Path) -> None:
+    """Double fork, ``setsid``, ``execve`` with ``{}``: neither the process group nor the
+    marker in the environment leads to it; the keeper (a child subreaper) still does."""
+    pid_file = tmp_path / "pid"
+    code = (
+        "import os, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "        os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)'],"
+        " {})\n"
+        "    os._exit(0)\n"
+        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n"
+    )
+    done = run(tmp_path, py(code), timeout=30)
+    assert done.returncode == 0
+    pid = int(pid_file.read_text())
+    assert not _alive(pid), f"daemon {pid} survived the cell"

@@ -386,7 +386,7 @@ def test_interrupted_build_is_never_reused(tmp_path: Path) -> None:
     done = lab(repo)
     assert done.returncode == 0, done.stderr
     assert outcomes(repo) == {"mode=pass,install=editable": "passed"}
-    assert len([p for p in venvs.iterdir() if not p.is_symlink()]) == 1
+    assert len([p for p in venvs.iterdir() if p.is_dir() and not p.is_symlink()]) == 1
 
 
 def test_interrupted_build_leaves_every_earlier_outcome(tmp_path: Path) -> None:
@@ -429,7 +429,7 @@ def test_two_runs_at_once_agree_and_share_venvs(tmp_path: Path) -> None:
         "mode=slow": "passed",
     }
     links = [p for p in (repo / "store" / "venvs").iterdir() if p.is_symlink()]
-    folders = [p for p in (repo / "store" / "venvs").iterdir() if not p.is_symlink()]
+    folders = [p for p in (repo / "store" / "venvs").iterdir() if p.is_dir() and not p.is_symlink()]
     assert len(links) == len(folders) == 1
 
 

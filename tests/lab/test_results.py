@@ -10,7 +10,7 @@ import pytest
 
 from buglab import model
 from buglab.errors import ResultsError
-from buglab.lab import render, store, workflow
+from buglab.lab import persist, render, store
 from buglab.spec import plan
 
 
@@ -41,7 +41,7 @@ def fake_result(
             fingerprint=f"fp-{cell.id}",
         )
     meta = {"buglab": "test", "started": started}
-    return workflow.assemble(workflow.Plan(seed, plan.expand(seed)), done, meta)
+    return persist.assemble(persist.Plan(seed, plan.expand(seed)), done, meta)
 
 
 def test_json_round_trip(seed: model.Scenario, tmp_path: Path) -> None:
@@ -166,14 +166,17 @@ def test_an_interrupted_run_never_replaces_a_measured_outcome(seed: model.Scenar
     assert by_id[first.id].measured == "2026-11-23T09:00:00Z"
     assert by_id[second.id] == before.cells[1]  # kept, with the earlier date
     assert by_id[second.id].measured == "2026-11-22T10:00:00Z"
-    assert not by_id[third.id].ran  # its inputs changed: the old outcome no longer applies
-    assert len(merged.carried) == 70
+    # its inputs changed: the old outcome is kept, marked as measured with other inputs
+    assert by_id[third.id].ran and by_id[third.id].inputs_changed
+    assert by_id[third.id].outcome is before.cells[2].outcome
+    assert not by_id[second.id].inputs_changed
+    assert len(merged.carried) == 71
     text = render.markdown(merged)
     assert "kept from the run of 2026-11-22T10:00:00Z" in text
-    assert "🐛†" in text
+    assert "🐛†" in text and "‡ marks 1 of them" in text
     summary = render.summary(merged)
     assert "all as expected" not in summary
-    assert "1 as expected" in summary and "70 kept" in summary and "1 not run" in summary
+    assert "1 as expected" in summary and "71 kept from earlier runs (1 with inputs" in summary
 
 
 def test_summary_says_when_nothing_was_expected(seed: model.Scenario) -> None:

@@ -44,7 +44,7 @@ from buglab.env import (
     user_cache,
 )
 from buglab.errors import UsageError
-from buglab.files import held, write_atomic
+from buglab.files import bounded_name, held, write_atomic
 from buglab.lab import Execution, Say, terminate_as_interrupt
 from buglab.option import command_line, to_argv
 from buglab.spec import load_scenarios
@@ -223,7 +223,8 @@ def answer_path(options: BisectOptions, subject: Subject) -> Path:
     what = (subject.package or "date") + ("-pre" if options.pre else "")
     if options.commits:
         what = f"{what}-commits"
-    return options.results_dir / subject.scenario.name / f"bisect-{what}-{subject.cell_name}.json"
+    name = bounded_name(f"bisect-{what}-{subject.cell_name}")
+    return options.results_dir / subject.scenario.name / f"{name}.json"
 
 
 def _stored(path: Path) -> object:

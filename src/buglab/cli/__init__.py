@@ -8,15 +8,19 @@ repository and turns errors into one line.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 
 from buglab import __version__
-from buglab.cli.base import Command, Context, Parser
+from buglab.cli.base import Command, Context, Parser, printable
 from buglab.cli.bisect import BISECT_COMMANDS
 from buglab.cli.lab import LAB_COMMANDS
 from buglab.cli.report import REPORT_COMMANDS
@@ -57,15 +61,45 @@ def _discard_stdout() -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+@contextmanager
+def _terminate_as_ctrl_c() -> Iterator[None]:
+    """SIGTERM takes Ctrl-C's path at every point of the lab's own work (loading, waiting for a
+    lock, writing results), not only while cells run: children killed, exit 130."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: the caller owns the signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal gets '?' for a symbol, not a crash
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
     err = Console(stderr=True)
     out = _Output(width=max(Console().width, 160) if not sys.stdout.isatty() else None)
     try:
-        args = _parser().parse_args(argv)
-        command = next(c for c in COMMANDS if c.name == args.command)
-        return command(args, Context(args.root, out, err, dict(os.environ)))
+        with _terminate_as_ctrl_c():
+            args = _parser().parse_args(argv)
+            command = next(c for c in COMMANDS if c.name == args.command)
+            return command(args, Context(args.root, out, err, dict(os.environ)))
     except BuglabError as exc:
-        print(f"buglab: error: {exc}", file=sys.stderr)
+        print(f"buglab: error: {printable(str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"buglab: error: {printable(where + (exc.strerror or str(exc)))}", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("buglab: error: an input nested too deeply to read", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("buglab: interrupted", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,15 @@ from rich.console import Console
 
 from buglab.errors import UsageError
 from buglab.option import add_arguments, from_arguments
+
+#: C0 and C1 control characters but newline and tab: what a cell printed (ANSI escapes, a
+#: carriage return, a bell) reaches the terminal as text, never as a command to it
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal: control characters shown as ``?``."""
+    return CONTROL.sub("?", text)
 
 
 class Parser(argparse.ArgumentParser):
@@ -37,7 +47,7 @@ class Context:
 
     def say(self, text: str) -> None:
         """One line on stderr, never wrapped at the console's width (logs are read later)."""
-        self.err.print(text, soft_wrap=True, highlight=False)
+        self.err.print(printable(text), soft_wrap=True, highlight=False, markup=False)
 
 
 @dataclass(frozen=True)

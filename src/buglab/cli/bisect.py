@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from buglab.bisect import BisectOptions, answer, answer_path, run_bisect
-from buglab.cli.base import Command, Context
+from buglab.cli.base import Command, Context, printable
 from buglab.lab import Interrupted
 
 
 def _bisect(options: BisectOptions, ctx: Context) -> int:
     def say(line: str) -> None:
-        print(line, flush=True)
+        print(printable(line), flush=True)
 
     try:
         result = run_bisect(options, ctx.caller, say)

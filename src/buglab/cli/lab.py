@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from buglab.cli.base import Command, Context
+from buglab.cli.base import Command, Context, printable
 from buglab.lab import Located, MatrixOptions, make_plans, only, render, results_path, run_matrix
 from buglab.lab import store as results_store
 from buglab.option import flag, positional
@@ -90,7 +90,7 @@ def _matrix(options: MatrixOptions, ctx: Context) -> int:
         from buglab.report import history
 
         for line in history.changes_since(before, options):
-            print(line, end="")
+            print(printable(line), end="")
     if report.interrupted:
         ctx.say(
             "interrupted: cells that did not run are not-run here; the results files keep "
@@ -133,7 +133,10 @@ def _plan(options: PlanOptions, ctx: Context) -> int:
         ctx.out.print(f"{p.scenario.name}: {len(p.cells)} cells in {len(groups)} venvs")
         for cell in p.cells:
             expected = cell.expected.value if cell.expected else "-"
-            ctx.out.print(f"  {cell.id}  [dim]expect {expected}[/dim]", highlight=False)
+            # never wrapped: an id is copied into --cell whole, however long its labels
+            ctx.out.print(
+                f"  {cell.id}  [dim]expect {expected}[/dim]", highlight=False, soft_wrap=True
+            )
     return 0
 
 
@@ -150,7 +153,7 @@ def _render(options: RenderOptions, ctx: Context) -> int:
     for path in options.files:
         result = results_store.read(path)
         if options.markdown:
-            print(render.markdown(result))
+            print(printable(render.markdown(result)))
         else:
             ctx.out.print(render.terminal(result))
     return 0

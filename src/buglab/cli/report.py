@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from buglab import model
-from buglab.cli.base import Command, Context
+from buglab.cli.base import Command, Context, printable
 from buglab.errors import UsageError
 from buglab.files import write_atomic
 from buglab.lab import store
@@ -41,7 +41,7 @@ def _report(options: ReportOptions, ctx: Context) -> int:
     if options.out is not None:
         write_atomic(options.out, text)
     elif issue is None:
-        print(text, end="")
+        print(text, end="")  # plain text already (templates): on a pipe, what --out would hold
     page = options.html or (
         options.out.with_suffix(".html") if options.out else results / f"{options.scenario}.html"
     )
@@ -82,6 +82,9 @@ def _export(options: ExportOptions, ctx: Context) -> int:
     result = store.read(options.results_dir / f"{options.scenario}.json")
     reproduction = export.reproduction(scenario, result, options.cell)
     folder = options.to or export.default_folder(options.scenario, options.cell)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        what = "a symbolic link" if folder.is_symlink() else "a file"
+        raise UsageError(f"--to {folder}: {what}, not a folder; name a new or an existing folder")
     export.write_folder(reproduction, folder)
     ctx.say(
         f"{options.scenario}: cell {options.cell} ({reproduction.outcome.value}) -> {folder}; "
@@ -92,7 +95,7 @@ def _export(options: ExportOptions, ctx: Context) -> int:
 
 def _diff(options: DiffOptions, ctx: Context) -> int:
     comparison = diff.compare(store.read(options.old), store.read(options.new))
-    print(diff.changes_markdown(comparison), end="")
+    print(printable(diff.changes_markdown(comparison)), end="")
     return 1 if comparison.any else 0
 
 

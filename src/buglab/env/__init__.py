@@ -15,6 +15,7 @@ from buglab.env.backends import (
 )
 from buglab.env.builder import Builder, BuildSettings
 from buglab.env.caller import index_url, installer_env, user_cache
+from buglab.env.contents import differences as venv_changes
 from buglab.env.dates import cutoff, cutoff_time
 from buglab.env.git import (
     Commit,
@@ -68,5 +69,6 @@ __all__ = [
     "project_files",
     "user_cache",
     "uv_resolution_flags",
+    "venv_changes",
     "venv_store",
 ]

@@ -7,6 +7,7 @@ says why when it cannot (``env-error``, or ``unavailable`` from the index's uplo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
@@ -16,10 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 from buglab import model
-from buglab.env import bytecode, index, proc
+from buglab.env import bytecode, contents, index, proc
 from buglab.env.backends import Backend, InstallRequest, Interpreter, site_packages
 from buglab.env.caller import installer_env, user_cache
 from buglab.env.interpreters import Interpreters
@@ -29,15 +30,17 @@ from buglab.env.venvs import (
     LAYOUT,
     MANIFEST,
     VenvStore,
+    hold,
     publish,
     read_manifest,
     read_unavailable,
     sweep,
     unavailable_marker,
+    unpublish,
     venv_key,
 )
 from buglab.env.wheels import ProjectWheels
-from buglab.files import held, write_atomic
+from buglab.files import held, naming, write_atomic
 
 Say = Callable[[str], None]
 
@@ -82,6 +85,10 @@ class Builder:
         )
         self.digests: dict[model.Project, str] = {}
         self.guard = threading.Lock()
+        #: venvs this run uses, held until it ends (``--rebuild`` elsewhere leaves them be)
+        self.held: dict[Path, IO[bytes]] = {}
+        #: venvs found changed after a cell: never handed out again
+        self.changed: set[Path] = set()
 
     def identify(self, spec: model.VenvSpec) -> Identity | str:
         """The venv's key, or why no venv can be made (an interpreter that is not here)."""
@@ -101,6 +108,12 @@ class Builder:
     def ensure(
         self, spec: model.VenvSpec, log: Path, cancel: threading.Event | None = None
     ) -> model.BuiltVenv:
+        with naming(log):  # a full disk names the log the build could not write
+            return self._ensure(spec, log, cancel)
+
+    def _ensure(
+        self, spec: model.VenvSpec, log: Path, cancel: threading.Event | None
+    ) -> model.BuiltVenv:
         start = time.monotonic()
         identity = self.identify(spec)
         if isinstance(identity, str):
@@ -110,7 +123,7 @@ class Builder:
         link = settings.store.venvs / identity.key
         with held(settings.store.lock(f"venv-{identity.key}"), f"venv {identity.key}", self.say):
             if not settings.rebuild:
-                known = read_manifest(link, identity.key) or read_unavailable(link, log)
+                known = self._reusable(link, identity.key, log)
                 if known is not None:
                     return replace(known, reused=True, seconds=time.monotonic() - start)
             built = self._not_released(spec, log) or self._build(spec, identity, log, cancel)
@@ -118,7 +131,87 @@ class Builder:
                 # a series with no release by a past day never gets one: remember, ask no more
                 marker = {"key": identity.key, "message": built.message}
                 write_atomic(unavailable_marker(link), json.dumps(marker))
+            if built.path is not None:
+                self._hold(built.path)
         return replace(built, seconds=time.monotonic() - start)
+
+    def _reusable(self, link: Path, key: str, log: Path) -> model.BuiltVenv | None:
+        """The stored venv if it is still exactly what was published (its files as listed, its
+        packages as its manifest says), read from the venv itself; else it is taken out of the
+        store, saying why, and None (build it)."""
+        known = read_manifest(link, key)
+        if known is None:
+            return read_unavailable(link, log)
+        change = contents.Change(unreadable=known) if isinstance(known, str) else None
+        if isinstance(known, model.BuiltVenv):
+            assert known.path is not None
+            change = contents.differences(known.path)
+            if not change:
+                found = resolved_versions(known.path, known.python_version)
+                if found == known.resolved:
+                    self._hold(known.path)
+                    return replace(known, resolved=found)
+                change = contents.Change(unreadable="its packages are not those it was built with")
+        self.say(f"venv {key}: {change}; it is not used again, building it anew")
+        with log.open("a", encoding="utf-8") as sink:
+            sink.write(f"# buglab: the stored venv {key} changed ({change}); building it anew\n")
+        folder = link.resolve()
+        if change is not None and change.changed:
+            self._purge(folder, change.changed)
+        unpublish(link, folder)
+        return None
+
+    def damage(self, built: model.BuiltVenv) -> contents.Change:
+        """What changed in ``built`` since it was published (empty if nothing): checked before
+        a venv is reused and after every cell that ran in it."""
+        return contents.Change() if built.path is None else contents.differences(built.path)
+
+    def _purge(self, folder: Path, changed: tuple[str, ...]) -> None:
+        """Files written in place may be links to the installer's cache and the shared
+        bytecode, which would hand the same edit to the next build: the packages they belong to
+        leave the installer's cache, their compiled files the bytecode cache."""
+        inodes, shared = set(), []
+        for relative in changed:
+            with contextlib.suppress(OSError):
+                stat = (folder / relative).stat()
+                if stat.st_nlink > 1:  # written in place through a link the caches share
+                    inodes.add(stat.st_ino)
+                    shared.append(relative)
+        if not shared:
+            return
+        for cached in self.settings.bytecode.glob("*/*.pyc"):
+            with contextlib.suppress(OSError):
+                if cached.stat().st_ino in inodes:
+                    cached.unlink()
+        owners = owning_distributions(folder, tuple(shared))
+        uv = getattr(self.settings.backend, "uv", None)
+        if owners and uv:
+            self.say(f"the installer's cache of {', '.join(owners)} is cleaned (a file changed)")
+            argv = [uv, "cache", "clean", *owners]
+            log = folder.with_name(f"{folder.name}.purge.log")
+            proc.run(argv, cwd=self.settings.store.root, env=self.env, timeout=300, log=log)
+            log.unlink(missing_ok=True)
+
+    def discarded(self, built: model.BuiltVenv) -> bool:
+        """Whether ``built`` was found changed after a cell (a later cell needs a new one)."""
+        return built.path in self.changed
+
+    def discard(self, built: model.BuiltVenv, change: contents.Change) -> None:
+        """``built`` changed under a cell: out of the store, so that no later cell (of this run
+        or another) gets it; the next ``ensure`` builds it anew."""
+        assert built.path is not None
+        with held(self.settings.store.lock(f"venv-{built.key}"), f"venv {built.key}", self.say):
+            if built.path in self.changed:
+                return
+            self.changed.add(built.path)
+            if change.changed:
+                self._purge(built.path, change.changed)
+            unpublish(self.settings.store.venvs / built.key, built.path)
+
+    def _hold(self, folder: Path) -> None:
+        with self.guard:
+            if folder not in self.held:
+                self.held[folder] = hold(folder)
 
     def _build(
         self, spec: model.VenvSpec, identity: Identity, log: Path, cancel: threading.Event | None
@@ -163,9 +256,10 @@ class Builder:
             "install": spec.install.value,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        contents.record(target)
         write_atomic(target / MANIFEST, json.dumps(manifest, indent=2))
         publish(store.venvs / key, target)
-        return model.BuiltVenv(key, store.venvs / key, interpreter.version, resolved)
+        return model.BuiltVenv(key, target, interpreter.version, resolved)
 
     def _not_released(self, spec: model.VenvSpec, log: Path) -> model.BuiltVenv | None:
         """A pinned series with no release by a past toolchain date is ``unavailable`` without
@@ -188,6 +282,9 @@ class Builder:
         else:
             lines = [ln for ln in done.output.splitlines() if ln.strip()]
             message = " | ".join(lines[-3:]) or done.start_error or "the installer failed"
+            if "timed out" in done.output:
+                where = self.settings.index_url or index.PYPI_SIMPLE
+                message = f"the index {where} did not answer in time: {message}"
         if self.settings.offline:
             message = f"offline, and the installer's cache cannot satisfy it: {message}"
             return model.BuiltVenv("", None, "", (), model.Outcome.ENV_ERROR, message)
@@ -248,6 +345,17 @@ def compile_bytecode(venv: Path, cache: Path) -> list[str]:
     """The venv's interpreter runs ``bytecode.py``, sharing ``.pyc`` files through ``cache``."""
     script = Path(bytecode.__file__).read_text(encoding="utf-8")
     return [str(venv / "bin" / "python"), "-I", "-c", script, str(cache)]
+
+
+def owning_distributions(venv: Path, files: tuple[str, ...]) -> list[str]:
+    """The distributions whose RECORD lists any of ``files`` (paths relative to ``venv``)."""
+    wanted = {(venv / f).resolve() for f in files}
+    owners = []
+    for dist in metadata.distributions(path=[str(p) for p in site_packages(venv)]):
+        located = {Path(str(dist.locate_file(entry))).resolve() for entry in dist.files or ()}
+        if located & wanted and dist.metadata["Name"]:
+            owners.append(dist.metadata["Name"])
+    return sorted(set(owners))
 
 
 def resolved_versions(venv: Path, python: str) -> tuple[tuple[str, str], ...]:

@@ -26,12 +26,15 @@ INSTALLER_PASSTHROUGH = (
     "no_proxy",
     "all_proxy",
     "UV_CACHE_DIR",
+    "UV_HTTP_TIMEOUT",
+    "UV_HTTP_RETRIES",
     "XDG_CACHE_HOME",
     "PYENV_ROOT",
     "PYENV_VERSION",
     "BUGLAB_CACHE_DIR",
 )
 INDEX_VARIABLE = "BUGLAB_INDEX_URL"
+INSTALLER_HTTP_TIMEOUT = 15  # seconds the installer waits for an answer of the index
 
 
 def installer_env(caller: Mapping[str, str]) -> dict[str, str]:
@@ -39,6 +42,11 @@ def installer_env(caller: Mapping[str, str]) -> dict[str, str]:
     env = {name: caller[name] for name in INSTALLER_PASSTHROUGH if name in caller}
     env["PIP_CONFIG_FILE"] = os.devnull  # no machine-wide pip.conf, constraints or find-links
     env.setdefault("PATH", os.defpath)
+    # an index that accepts connections but never answers costs a bounded wait per venv
+    # (uv's own defaults: 30 s, three retries), unless the caller says otherwise
+    env.setdefault("UV_HTTP_TIMEOUT", str(INSTALLER_HTTP_TIMEOUT))
+    env.setdefault("UV_HTTP_RETRIES", "1")
+    env.setdefault("PIP_TIMEOUT", str(INSTALLER_HTTP_TIMEOUT))
     return env
 
 

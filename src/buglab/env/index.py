@@ -97,6 +97,16 @@ class Release:
         return next((f.requires_python for f in self.files if f.requires_python), None)
 
 
+#: seconds to wait for the index before the lab says it does not answer
+INDEX_TIMEOUT = 10.0
+_UNANSWERED: dict[str, str] = {}
+
+
+def not_answering(index_url: str | None) -> str:
+    """How the index failed to answer in this process ("" if it did, or was never asked)."""
+    return _UNANSWERED.get((index_url or PYPI_SIMPLE).rstrip("/"), "")
+
+
 def releases(package: str, index_url: str | None) -> tuple[Release, ...] | None:
     """Every release the index lists, oldest version first; None when it cannot be read.
 
@@ -115,11 +125,18 @@ def _releases(package: str, index_url: str | None) -> tuple[Release, ...] | None
     import urllib.error
 
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=INDEX_TIMEOUT) as response:
             data = json.load(response)
     except urllib.error.HTTPError as exc:
         return () if exc.code == 404 else None  # 404: the index has no such project
-    except (OSError, ValueError):  # URLError is an OSError
+    except TimeoutError:
+        _UNANSWERED[base] = f"did not answer within {INDEX_TIMEOUT:.0f} s"
+        return None
+    except OSError as exc:  # URLError is an OSError
+        if isinstance(getattr(exc, "reason", None), TimeoutError):
+            _UNANSWERED[base] = f"did not answer within {INDEX_TIMEOUT:.0f} s"
+        return None
+    except ValueError:
         return None
     return parse_project(data, package) if isinstance(data, dict) else None
 

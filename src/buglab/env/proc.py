@@ -1,8 +1,10 @@
 """Starting and stopping processes: argv lists, a deadline, a capped log, no survivors.
 
-Every process runs in its own session and carries a random marker in its environment, so that
-when it ends (or is killed) its whole tree goes with it - including daemons that left the
-process group with ``setsid`` - found by that marker in ``/proc``.
+Every process runs under a keeper (:mod:`buglab.env.reaper`), a child subreaper that kills
+every descendant when the command ends: daemons that left the process group with ``setsid``,
+re-parented ones, and those that ``execve`` with an empty environment. As a second net, the
+process runs in its own session and carries a random marker in its environment, so that what
+is left of its group or carries the marker is killed too.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import contextlib
 import os
 import secrets
 import selectors
+import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -20,10 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from buglab.files import naming, open_log
+
 MARKER = "BUGLAB_PROCESS_TOKEN"
 HEAD_BYTES = 2 * 1024 * 1024  # kept at the start of a log
 TAIL_BYTES = 512 * 1024  # kept at the end once the head is full
 GRACE = 0.3  # seconds to drain output held open by a straggler after the main process exits
+KEEPER_EXIT = 15.0  # seconds the keeper has to kill its tree when asked, before it is killed
+KEEPER = str(Path(__file__).with_name("reaper.py"))
 
 
 @dataclass(frozen=True)
@@ -40,7 +48,8 @@ class _Capture:
     """Keeps the head of the output in the log and a rolling tail; drops the middle."""
 
     def __init__(self, sink: Path) -> None:
-        self.sink = sink.open("ab")
+        self.path = sink
+        self.sink = open_log(sink)
         self.head = bytearray()
         self.tail: deque[bytes] = deque()
         self.tail_size = 0
@@ -50,7 +59,8 @@ class _Capture:
         room = HEAD_BYTES - len(self.head)
         if room > 0:
             self.head += chunk[:room]
-            self.sink.write(chunk[:room])
+            with naming(self.path):
+                self.sink.write(chunk[:room])
             chunk = chunk[room:]
         if chunk:
             self.tail.append(chunk)
@@ -64,10 +74,12 @@ class _Capture:
         note = b""
         if self.dropped:
             note = f"\n[buglab: {self.dropped} bytes of output dropped here]\n".encode()
-            self.sink.write(note)
         tail = b"".join(self.tail)
-        self.sink.write(tail)
-        self.sink.close()
+        with naming(self.path):
+            try:
+                self.sink.write(note + tail)
+            finally:
+                self.sink.close()
         return (bytes(self.head) + note + tail).decode("utf-8", errors="replace")
 
 
@@ -88,33 +100,91 @@ def run(
     """Run ``argv``, appending its output to ``log``; never leaves a process behind."""
     token = secrets.token_hex(12)
     start = time.monotonic()
+    unstartable = _unstartable(argv, cwd, env)
+    if unstartable:
+        return _not_started(unstartable, log, start)
+    status_r, status_w = os.pipe()
     try:
         process = subprocess.Popen(
-            list(argv),
+            [sys.executable, "-I", "-S", KEEPER, str(status_w), *argv],
             cwd=cwd,
             env={**env, MARKER: token},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            pass_fds=(status_w,),
         )
     except OSError as exc:
-        message = f"could not start {argv[0]!r}: {exc.strerror or exc}"
-        with log.open("a", encoding="utf-8") as sink:
-            sink.write(message + "\n")
-        return Finished(None, False, False, message, time.monotonic() - start, message)
+        os.close(status_r)
+        return _not_started(f"could not start {argv[0]!r}: {exc.strerror or exc}", log, start)
+    finally:
+        os.close(status_w)
     capture = _Capture(log)
     timed_out = cancelled = False
     assert process.stdout is not None
     try:
         timed_out, cancelled = _pump(process, capture, start + timeout, cancel)
     finally:
-        kill_tree(process.pid, token)
+        _stop_keeper(process)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # before the wait: the group id is still ours
         process.wait()
+        with os.fdopen(status_r, encoding="utf-8", errors="replace") as report:
+            said = report.read()
+        if "status " not in said:  # the keeper was killed before it could kill its tree
+            kill_tree(process.pid, token)
         process.stdout.close()
         output = capture.close()
-    returncode = None if (timed_out or cancelled) else process.returncode
+    returncode, start_error = _keeper_said(said)
+    if start_error:
+        with log.open("a", encoding="utf-8") as sink:
+            sink.write(start_error + "\n")
+        return Finished(None, False, False, start_error, time.monotonic() - start, start_error)
+    if timed_out or cancelled:
+        returncode = None
     return Finished(returncode, timed_out, cancelled, output, time.monotonic() - start)
+
+
+def _unstartable(argv: Sequence[str], cwd: Path, env: Mapping[str, str]) -> str:
+    """Why ``argv`` cannot start, found before a keeper is started for it ("" if it can)."""
+    if not argv:
+        return "could not start an empty command"
+    program = argv[0]
+    if os.sep in program:
+        found = program if Path(cwd, program).is_file() else None
+    else:
+        found = shutil.which(program, path=env.get("PATH", os.defpath))
+    return "" if found else f"could not start {program!r}: No such file or directory"
+
+
+def _not_started(message: str, log: Path, start: float) -> Finished:
+    with log.open("a", encoding="utf-8") as sink:
+        sink.write(message + "\n")
+    return Finished(None, False, False, message, time.monotonic() - start, message)
+
+
+def _stop_keeper(process: subprocess.Popen[bytes]) -> None:
+    """Ask a keeper still running (a deadline or a cancel) to kill its tree and exit."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=KEEPER_EXIT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def _keeper_said(said: str) -> tuple[int | None, str]:
+    """The command's exit status (negative: killed by that signal) or why it did not start."""
+    for line in said.splitlines():
+        word, _, rest = line.partition(" ")
+        if word == "start-error":
+            return None, rest
+        if word == "status":
+            return os.waitstatus_to_exitcode(int(rest)), ""
+    return None, ""  # the keeper itself was killed: the command's status is not known
 
 
 def _pump(

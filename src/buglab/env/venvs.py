@@ -1,12 +1,16 @@
 """The venv store: each venv published whole under its key, and found again only if complete.
 
 A venv is built in a fresh folder ``venvs/<key>.<random>`` and published by atomically
-pointing the link ``venvs/<key>`` at it once its manifest is written. A folder nobody links
-to is an unfinished build: it is never used, and it is swept under the key's lock.
+pointing the link ``venvs/<key>`` at it once its manifest and its listing of files
+(:mod:`buglab.env.contents`) are written. A folder nobody links to is an unfinished build, or
+one replaced (``--rebuild``) or found changed: it is never used again, and it is swept under the
+key's lock - but only once no run holds it. A run holds every venv it uses (a shared lock on
+``<folder>.users``) until it ends, so a venv is never pulled from under a running cell.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -14,6 +18,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from filelock import FileLock
 
@@ -69,16 +74,26 @@ def venv_key(
     return hashlib.sha256(blob).hexdigest()[:KEY_CHARS]
 
 
-def read_manifest(link: Path, key: str) -> model.BuiltVenv | None:
-    """The venv behind ``link`` if it is complete and was built for ``key``."""
+def read_manifest(link: Path, key: str) -> model.BuiltVenv | str | None:
+    """The venv behind ``link`` (by its real folder) if it was built for ``key``; None when
+    there is none; why not, when its manifest is not one the store wrote."""
+    if not link.is_symlink():
+        return None
+    folder = link.resolve()
     try:
-        data = json.loads((link / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if data.get("key") != key or data.get("layout") != LAYOUT or not (link / "bin").is_dir():
-        return None
-    resolved = tuple(sorted(data["resolved"].items()))
-    return model.BuiltVenv(key, link, data["python"], resolved)
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "its manifest is missing"
+    except (OSError, ValueError) as exc:
+        return f"its manifest cannot be read ({exc.__class__.__name__})"
+    try:
+        if data["key"] != key or data["layout"] != LAYOUT:
+            return None  # built for another key or an older layout: not trusted
+        resolved = tuple(sorted((str(k), str(v)) for k, v in data["resolved"].items()))
+        python = str(data["python"])
+    except (KeyError, TypeError, AttributeError):
+        return "its manifest is malformed"
+    return model.BuiltVenv(key, folder, python, resolved)
 
 
 def unavailable_marker(link: Path) -> Path:
@@ -99,21 +114,57 @@ def read_unavailable(link: Path, log: Path) -> model.BuiltVenv | None:
 
 
 def publish(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` in one atomic step, then drop what it pointed at before."""
+    """Point ``link`` at ``target`` in one atomic step; what it pointed at before is retired."""
     previous = link.resolve() if link.is_symlink() else None
     temporary = link.with_name(f".{link.name}.{secrets.token_hex(4)}.link")
     temporary.symlink_to(target.name)
     os.replace(temporary, link)
     if previous is not None and previous != target.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
+        remove_unused(previous)
+
+
+def unpublish(link: Path, folder: Path) -> None:
+    """Take ``folder`` out of the store (it was found changed): the next use builds anew."""
+    if link.is_symlink() and link.resolve() == folder:
+        link.unlink()
+    remove_unused(folder)
+
+
+def users(folder: Path) -> Path:
+    return folder.with_name(f"{folder.name}.users")
+
+
+def hold(folder: Path) -> IO[bytes]:
+    """A shared lock on ``folder`` for as long as the returned file is open (or the process
+    lives): no other run removes it meanwhile."""
+    handle = users(folder).open("a+b")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+    return handle
+
+
+def remove_unused(folder: Path) -> bool:
+    """Remove ``folder`` unless a run holds it; True when it is gone."""
+    marker = users(folder)
+    try:
+        handle = marker.open("a+b")
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # in use: swept by a later build of the key
+        shutil.rmtree(folder, ignore_errors=True)
+        marker.unlink(missing_ok=True)
+    return True
 
 
 def sweep(venvs: Path, key: str) -> None:
-    """Remove unfinished builds of ``key``: folders the link does not point at."""
+    """Remove unfinished, replaced and changed builds of ``key`` that no run holds."""
     link = venvs / key
     current = link.resolve() if link.is_symlink() else None
     for folder in venvs.glob(f"{key}.*"):
         if folder.is_dir() and not folder.is_symlink() and folder.resolve() != current:
-            shutil.rmtree(folder, ignore_errors=True)
+            remove_unused(folder)
     if link.exists() and not link.is_symlink():
         shutil.rmtree(link, ignore_errors=True)

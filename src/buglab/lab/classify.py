@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from buglab import model
 
 
-def classify(record: model.RunRecord, signature: re.Pattern[str]) -> tuple[model.Outcome, str]:
+def classify(record: model.RunRecord, signature: model.Signature) -> tuple[model.Outcome, str]:
     """The outcome and a one-line detail.
 
     The signature is the only evidence of the bug: a cell reproduces when its output shows
@@ -29,7 +29,7 @@ def classify(record: model.RunRecord, signature: re.Pattern[str]) -> tuple[model
     return model.Outcome.FAILED, f"exit {record.returncode}: {reason(record.output)}"
 
 
-def _line_of(text: str, found: re.Match[str]) -> str:
+def _line_of(text: str, found: model.Found) -> str:
     start = text.rfind("\n", 0, found.start()) + 1
     end = text.find("\n", found.end())
     return text[start : end if end >= 0 else len(text)].strip()[:200]
@@ -95,7 +95,7 @@ RULER = re.compile(r"([=_-])\1{8,}")  # pytest's full-width rules, cut to eight 
 STORY = re.compile(r"^(Traceback \(most recent call last\)|_{3,} .* _{3,}$|={3,} .* ={3,}$)")
 
 
-def excerpt(output: str, signature: re.Pattern[str], outcome: model.Outcome) -> str:
+def excerpt(output: str, signature: model.Signature, outcome: model.Outcome) -> str:
     """The lines a maintainer needs: the traceback around the signature, or the end of a
     failure, trimmed to at most 40 lines and 4,000 characters; a pass keeps its last lines."""
     lines = output.splitlines()

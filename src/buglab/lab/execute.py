@@ -29,6 +29,8 @@ from buglab.env import (
     describe_installer,
     index_url,
 )
+from buglab.errors import UsageError
+from buglab.files import bounded_name, naming, no_link_at
 from buglab.lab import classify, runner
 from buglab.lab.options import RunOptions
 from buglab.spec import plan
@@ -93,9 +95,15 @@ class Execution:
     ) -> None:
         self.options = options
         self.caller = caller
+        self.say = say
         self.progress = progress
         self.cancel = threading.Event()
+        for given, folder in (("--results", options.results_dir), ("--store", options.store_dir)):
+            if folder.exists() and not folder.is_dir():
+                raise UsageError(f"{given} {folder}: a file, not a folder")
         self.done: dict[CellKey, model.CellResult] = {}
+        #: told of each finished cell at once (the matrix journals it)
+        self.on_finish: Callable[[CellKey, model.CellResult], None] | None = None
         self.logs = options.results_dir / "logs"
         self.builder = Builder(
             BuildSettings(
@@ -164,6 +172,8 @@ class Execution:
             def finish(result: model.CellResult) -> None:
                 if result.outcome is not model.Outcome.NOT_RUN:
                     self.done[job.key] = result
+                    if self.on_finish is not None:
+                        self.on_finish(job.key, result)
                 self.progress(len(self.done), total)
 
             return finish
@@ -218,6 +228,36 @@ class Execution:
             workspace.close()
 
     def _run(
+        self, job: Job, built: model.BuiltVenv, workspace: runner.Workspace
+    ) -> model.CellResult:
+        """The cell in its venv, which is checked after the run: a venv that changed meanwhile
+        is taken out of the store and the cell runs once more in a new one (the change may have
+        come from a cell beside it); if it changes that one too, the cell itself does, and its
+        result says so."""
+        problem = ""
+        for attempt in range(2):
+            if self.builder.discarded(built):
+                built = self.builder.ensure(
+                    job.cell.venv, self._build_log(job.cell.venv), self.cancel
+                )
+                if built.path is None:
+                    return self._unbuilt(job, built)
+            result = self._measure(job, built, workspace)
+            if not result.ran:
+                return result
+            change = self.builder.damage(built)
+            problem = str(change)
+            if not change:
+                return result
+            self.builder.discard(built, change)
+            again = "; the cell runs again in a new one" if attempt == 0 else ""
+            self.say(
+                f"{job.cell.scenario} {job.cell.id}: its venv changed while it ran ({problem}); "
+                f"the venv is not used again{again}"
+            )
+        return replace(result, detail=f"{result.detail} (the cell changed its venv: {problem})")
+
+    def _measure(
         self, job: Job, built: model.BuiltVenv, workspace: runner.Workspace
     ) -> model.CellResult:
         assert built.path is not None
@@ -277,7 +317,8 @@ class Execution:
         source = self._build_log(job.cell.venv)
         text = source.read_text(encoding="utf-8", errors="replace") if source.exists() else ""
         header = f"# buglab cell {job.cell.scenario} {job.cell.id}\n# {built.failure}: "
-        log.write_text(f"{header}{built.message}\n\n{text}", encoding="utf-8")
+        with naming(log):
+            log.write_text(f"{header}{built.message}\n\n{text}", encoding="utf-8")
         tail = runner.anonymise(
             "\n".join(text.splitlines()[-20:]), {self.options.store_dir: "<store>"}
         )
@@ -298,12 +339,12 @@ class Execution:
     def _build_log(self, spec: model.VenvSpec) -> Path:
         path = self.logs / "venvs" / f"{hashlib.sha256(repr(spec).encode()).hexdigest()[:16]}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        return no_link_at(path)
 
     def _log(self, cell: model.Cell) -> Path:
-        path = self.logs / cell.scenario / f"{cell.id}.log"
+        path = self.logs / cell.scenario / f"{bounded_name(cell.id)}.log"
         path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+        return no_link_at(path)
 
     def _relative(self, path: Path) -> str:
         return path.relative_to(self.options.results_dir).as_posix()

@@ -43,6 +43,7 @@ STYLES = {
 }
 SURPRISE = "❗"
 CARRIED = "†"
+CHANGED = "‡"  # kept from an earlier run whose inputs have changed since
 
 
 class Grid:
@@ -109,7 +110,7 @@ def symbol(
     if cell.outcome is model.Outcome.FLAKY:
         text += f" {tally(cell)}"
     if started and cell.ran and cell.measured and cell.measured != started:
-        text += CARRIED
+        text += CHANGED if cell.inputs_changed else CARRIED
     if not cell.as_expected and cell.ran and cell.expected is not None:
         text += f" {surprise} {names[cell.expected]}"
     return text
@@ -151,10 +152,19 @@ def markdown(result: model.MatrixResult) -> str:
             "scenario's expectations."
         )
     if result.carried:
+        changed = sum(c.inputs_changed for c in result.carried)
         lines.append(
-            f"{CARRIED} marks {len(result.carried)} cell(s) not measured by this run "
+            f"{CARRIED} marks {len(result.carried) - changed} cell(s) not measured by this run "
             f"({result.started}): {carried_from(result)}."
+            if changed < len(result.carried)
+            else f"Cells not measured by this run ({result.started}): {carried_from(result)}."
         )
+        if changed:
+            lines.append(
+                f"{CHANGED} marks {changed} of them measured with inputs that have changed since "
+                "(the command, signature, requirements or files): what was measured then, not "
+                "what the scenario gives now."
+            )
     lines += ["", summary(result), ""]
     return "\n".join(lines)
 
@@ -197,7 +207,9 @@ def verdict(result: model.MatrixResult) -> str:
             else f"{unexpected} with no expectation recorded"
         )
     if carried:
-        pieces.append(f"{carried} kept from earlier runs")
+        changed = sum(c.inputs_changed for c in result.carried)
+        since = f" ({changed} with inputs changed since)" if changed else ""
+        pieces.append(f"{carried} kept from earlier runs{since}")
     if missing == len(result.cells):
         return "none ran"
     if missing:

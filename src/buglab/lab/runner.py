@@ -11,6 +11,7 @@ from pathlib import Path
 
 from buglab import model
 from buglab.env import copy_project, proc
+from buglab.files import naming, open_log
 
 #: wide enough that pytest and coverage never cut a message or a report line
 COLUMNS = "300"
@@ -30,6 +31,9 @@ def cell_env(
             "VIRTUAL_ENV": str(venv),
             "HOME": str(home),
             "TMPDIR": str(home),
+            # the venv is shared and checked after every cell: Python (and pytest's assertion
+            # rewriting, for plugins) would otherwise cache bytecode inside it
+            "PYTHONDONTWRITEBYTECODE": "1",
             **FIXED_ENV,
         }
     )
@@ -90,8 +94,8 @@ def run_cell(
         "$ " + " ".join(cell.argv),
         "",
     ]
-    with log.open("a" if append else "w", encoding="utf-8") as sink:
-        sink.write(("\n" if append else "") + "\n".join(header))
+    with naming(log), open_log(log, append) as sink:
+        sink.write((("\n" if append else "") + "\n".join(header)).encode("utf-8"))
     done = proc.run(cell.argv, cwd=work, env=env, timeout=scenario.timeout, log=log, cancel=cancel)
     output = anonymise(done.output, {work: "<cell>", venv: "<venv>", home: "<home>"})
     workspace.done(folder)

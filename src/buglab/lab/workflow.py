@@ -17,20 +17,15 @@ from pathlib import Path
 from filelock import FileLock
 
 from buglab import __version__, model
-from buglab.env import ReleaseCheck, index_url, user_cache
-from buglab.errors import ResultsError, UsageError
-from buglab.files import wait_for, write_atomic
-from buglab.lab import render, store
+from buglab.env import ReleaseCheck, index, index_url, user_cache
+from buglab.errors import UsageError
+from buglab.files import wait_for
+from buglab.lab import persist, store
 from buglab.lab.execute import Execution, Interrupted, Job, Progress, Say
+from buglab.lab.journal import Journal
 from buglab.lab.options import MatrixOptions
+from buglab.lab.persist import Plan, assemble
 from buglab.spec import load_scenarios, plan, which_cell
-
-
-@dataclass(frozen=True)
-class Plan:
-    scenario: model.Scenario
-    cells: tuple[model.Cell, ...]
-
 
 # -- stages 1-3: pure once the files are read ------------------------------------------------
 
@@ -63,45 +58,15 @@ def make_plans(
 # -- stages 7-8: results ---------------------------------------------------------------------
 
 
-def assemble(
-    p: Plan,
-    done: Mapping[tuple[str, str], model.CellResult],
-    meta: Mapping[str, str],
-) -> model.MatrixResult:
-    """The plan's cells as this run left them; a cell measured now carries the run's date."""
-    s = p.scenario
-    started = meta.get("started", "")
-    cells = tuple(
-        _dated(done.get((s.name, c.id)), started)
-        or model.CellResult(
-            c.id, c.labels, (), model.Outcome.NOT_RUN, c.expected, None, 0.0, "", "not run"
-        )
-        for c in p.cells
-    )
-    return model.MatrixResult(
-        scenario=s.name,
-        title=s.title,
-        command=s.command,
-        venv_axes=tuple(a.name for a in s.axes if a.kind.shapes_venv),
-        command_axes=tuple(a.name for a in s.axes if not a.kind.shapes_venv),
-        axis_labels=tuple((a.name, a.labels) for a in s.axes),
-        cells=cells,
-        meta=(*meta.items(), ("shown_packages", ",".join(s.shown_packages))),
-        axis_kinds=tuple((a.name, a.kind.value) for a in s.axes),
-    )
-
-
-def _dated(cell: model.CellResult | None, started: str) -> model.CellResult | None:
-    if cell is None or cell.measured:  # resumed cells keep the date they were measured
-        return cell
-    return replace(cell, measured=started)
-
-
 def results_path(options: MatrixOptions, name: str) -> Path:
     if options.shard:
         k, n = options.shard.split("/")
         return options.results_dir / "shards" / f"{name}.{k}-of-{n}.json"
     return options.results_dir / f"{name}.json"
+
+
+#: the order of the keys of ``meta`` in the results file, as it always was
+META_ORDER = ("buglab", "started", "finished", "backend", "installer", "platform", "jobs", "shard")
 
 
 @dataclass(frozen=True)
@@ -116,6 +81,21 @@ class Report:
         return 1 if any(r.contradictions for r in self.results) else 0
 
 
+def _check_versions(
+    releases: ReleaseCheck, plans: Sequence[Plan], caller: Mapping[str, str], say: Say
+) -> None:
+    """Every project and version the scenarios name exists (asked of the index once, then
+    remembered); an index that does not answer is said once, by name, rather than waited on in
+    silence."""
+    releases.check([p.scenario for p in plans if p.cells])
+    silent = index.not_answering(index_url(caller))
+    if silent:
+        say(
+            f"the index {index_url(caller) or index.PYPI_SIMPLE} {silent}: the versions the "
+            "scenarios name are not checked, and venvs it must serve will be env-error"
+        )
+
+
 def run_matrix(
     options: MatrixOptions, caller: Mapping[str, str], say: Say, progress: Progress
 ) -> Report:
@@ -127,7 +107,7 @@ def run_matrix(
     releases = ReleaseCheck(user_cache(caller), index_url(caller), options.offline)
     scenarios = load_scenarios(options.root, options.names, lambda s: releases.check([s]))
     plans = make_plans(scenarios, options.only, options.shard, options.cells)
-    releases.check([p.scenario for p in plans if p.cells])
+    _check_versions(releases, plans, caller, say)
     execution = Execution(options, caller, say, progress)
     with ExitStack() as locks:
         for p in sorted(plans, key=lambda p: p.scenario.name):
@@ -136,7 +116,10 @@ def run_matrix(
             lock = FileLock(str(path.with_suffix(".lock")))
             wait_for(lock, f"the results of {p.scenario.name}", say)
             locks.callback(lock.release)
-        previous = _previous(plans, options, say)
+        paths = {p.scenario.name: results_path(options, p.scenario.name) for p in plans}
+        for p in plans:
+            persist.recover(p, paths[p.scenario.name], execution, say)
+        previous = {} if options.shard else persist.previous(paths, say)
         timings = {(name, c.id): c.seconds for name, r in previous.items() for c in r.cells}
         jobs = [
             Job(
@@ -151,23 +134,27 @@ def run_matrix(
         if options.resume:
             execution.done.update(resumable(jobs, previous))
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        interrupted = False
-        try:
-            execution.run([j for j in jobs if j.key not in execution.done], total=len(jobs))
-        except (KeyboardInterrupt, Interrupted):
-            interrupted = True
         meta = {
             "buglab": __version__,
             "started": started,
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "backend": execution.backend,
-            "installer": execution.installer,
             "platform": platform.platform(),
             "jobs": str(options.jobs),
         }
         if options.shard:
             meta["shard"] = options.shard
-        fingerprints = {job.key: job.fingerprint for job in jobs}
+        journal = Journal(paths, meta)
+        execution.on_finish = lambda key, cell: journal.add(
+            key[0], replace(cell, measured=cell.measured or started)
+        )
+        interrupted = False
+        try:
+            execution.run([j for j in jobs if j.key not in execution.done], total=len(jobs))
+        except (KeyboardInterrupt, Interrupted):
+            interrupted = True
+        meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        meta["installer"] = execution.installer
+        meta = {key: meta[key] for key in META_ORDER if key in meta}
         results = []
         for p in plans:
             if not p.cells and not options.shard:  # an empty shard is still a shard
@@ -179,35 +166,10 @@ def run_matrix(
             if options.shard:
                 store.write(result, path)
                 continue
-            _store(p, result, previous.get(p.scenario.name), fingerprints, path, say)
+            current = {c.id: execution.fingerprint(p.scenario, c) for c in plan.expand(p.scenario)}
+            persist.store_results(p, result, previous.get(p.scenario.name), current, path, say)
+        journal.close()  # every cell it holds is in the results now
     return Report(tuple(results), interrupted)
-
-
-def _store(
-    p: Plan,
-    result: model.MatrixResult,
-    old: model.MatrixResult | None,
-    fingerprints: Mapping[tuple[str, str], str],
-    path: Path,
-    say: Say,
-) -> None:
-    """Write a scenario's results, never replacing a measured outcome with ``not-run`` and never
-    rewriting a file for timings alone."""
-    everything = {c.id: c.expected for c in plan.expand(p.scenario)}
-    mine = {cell_id: fp for (name, cell_id), fp in fingerprints.items() if name == p.scenario.name}
-    merged = store.carry_over(old, result, everything, mine)
-    if not any(c.ran and c.measured == result.started for c in merged.cells):
-        if old is None:
-            say(f"{p.scenario.name}: no cell ran; no results written")
-        return  # nothing measured: the files keep what they had
-    if old is not None and store.same_measurements(old, merged):
-        merged = old  # the same facts: keep the file (and its dates) as it is
-    else:
-        store.write(merged, path)
-    markdown = render.markdown(merged)
-    md = path.with_suffix(".md")
-    if not md.exists() or md.read_text(encoding="utf-8") != markdown:
-        write_atomic(md, markdown)
 
 
 def resumable(
@@ -225,19 +187,3 @@ def resumable(
         ):
             kept[job.key] = replace(cell, expected=job.cell.expected)
     return kept
-
-
-def _previous(
-    plans: Sequence[Plan], options: MatrixOptions, say: Say
-) -> dict[str, model.MatrixResult]:
-    """The results on disk before this run; a file that cannot be read is replaced (say why)."""
-    found = {}
-    for p in plans:
-        path = results_path(options, p.scenario.name)
-        if options.shard or not path.exists():
-            continue
-        try:
-            found[p.scenario.name] = store.read(path)
-        except ResultsError as exc:
-            say(f"{exc}; this run replaces it")
-    return found

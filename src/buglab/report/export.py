@@ -11,7 +11,7 @@ from pathlib import Path
 from buglab import model
 from buglab.env import project_files
 from buglab.errors import ResultsError, UsageError
-from buglab.files import write_atomic
+from buglab.files import bounded_name, write_atomic
 from buglab.report import repro
 from buglab.spec import plan, which_cell
 
@@ -73,4 +73,4 @@ def _write(path: Path, text: str, executable: bool = False) -> Path:
 
 def default_folder(scenario: str, cell_id: str) -> Path:
     """``exports/<scenario>/<cell id>`` under the current folder."""
-    return Path("exports") / scenario / cell_id
+    return Path("exports") / scenario / bounded_name(cell_id)

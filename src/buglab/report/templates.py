@@ -8,6 +8,7 @@ buglab's. ``generic`` is buglab's own order: summary, trigger, table, reproducti
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -104,8 +105,17 @@ def render(source: Source, template: str = "generic", reserve: int = 0) -> str:
     return text + note
 
 
+#: a terminal's colour and cursor codes, which a cell's output may hold: gone from a comment
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+#: any other control character but newline and tab: shown as "?"
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _sections(parts: Sequence[str]) -> str:
-    return "\n\n".join(part.rstrip() for part in parts if part.strip()) + "\n"
+    """The comment's sections, as plain text: no control character reaches a reader (or a
+    terminal the comment is printed on), wherever the comment goes."""
+    text = "\n\n".join(part.rstrip() for part in parts if part.strip()) + "\n"
+    return CONTROL.sub("?", ANSI.sub("", text))
 
 
 def _title(source: Source) -> str:

@@ -25,6 +25,7 @@ from buglab.spec.checks import (
     python_version,
     show,
 )
+from buglab.spec.signature import compile_signature
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,7 +74,12 @@ def load(path: Path, root: Path, values_check: ValuesCheck = None) -> model.Scen
         raise ScenarioError(path, "", f"not UTF-8 text ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(path, "", f"invalid TOML: {exc}") from None
-    return _validate(raw, path, root, values_check)
+    except RecursionError:
+        raise ScenarioError(path, "", "nested too deeply to read (arrays or tables)") from None
+    try:
+        return _validate(raw, path, root, values_check)
+    except RecursionError:
+        raise ScenarioError(path, "", "nested too deeply to read (arrays or tables)") from None
 
 
 def _validate(
@@ -108,7 +114,10 @@ def _validate(
         source=source,
         title=_one_line(check, "title", raw["title"]),
         description=check.string("description", raw["description"]),
-        links=check.strings("links", raw.get("links", [])),
+        links=tuple(
+            _link(check, f"links[{i}]", link)
+            for i, link in enumerate(check.strings("links", raw.get("links", [])))
+        ),
         requirements=tuple(
             check.requirement(f"requirements[{i}]", r)
             for i, r in enumerate(
@@ -152,6 +161,13 @@ def _upstream(check: Checker, value: object) -> model.IssueRef:
         raise check.fail("upstream", str(exc)) from None
 
 
+def _link(check: Checker, key: str, text: str) -> str:
+    """A link a reader can follow: http(s) only (a ``javascript:`` link would run in the page)."""
+    if not re.match(r"https?://[^\s/?#]+\S*\Z", text.strip()):
+        raise check.fail(key, f"{text!r} is not an http:// or https:// address")
+    return text.strip()
+
+
 def _one_line(check: Checker, key: str, value: object) -> str:
     text = check.string(key, value)
     if "\n" in text.strip():
@@ -159,15 +175,8 @@ def _one_line(check: Checker, key: str, value: object) -> str:
     return text.strip()
 
 
-def _signature(check: Checker, value: object) -> re.Pattern[str]:
-    text = check.string("signature", value)
-    try:
-        pattern = re.compile(text, re.MULTILINE)
-    except re.error as exc:
-        raise check.fail("signature", f"invalid regular expression {text!r}: {exc}") from None
-    if pattern.search(""):
-        raise check.fail("signature", f"{text!r} matches the empty string, so it matches anything")
-    return pattern
+def _signature(check: Checker, value: object) -> model.Signature:
+    return compile_signature(check, check.string("signature", value))
 
 
 def _timeout(check: Checker, value: object) -> float:
