@@ -1,13 +1,13 @@
 """The lab's side of the keepers (:mod:`buglab.env.reaper`): one per process, at a fork's cost.
 
-A keeper server, started once per lab process on first use, forks a keeper for each command
-and hands back its pid and a pidfd; the lab then sends the command to that keeper and reads its
-report, with no interpreter started per process. Any number of threads use the one server (a
-lock covers each one-byte request and its answer, a fork's time). A server that dies takes no
-command with it (keepers answer to the lab, not to the server) and is replaced on the next
-request; a request it never answered is sent again, which is safe because a keeper starts
-nothing until it has its command. Where there are no pidfds, or servers keep failing, each
-command gets its own keeper interpreter, as before the server (about 14 ms a process).
+A keeper server, started once per lab process on first use, hands out keepers it forked ahead;
+the lab sends its command straight to the keeper and reads the keeper's report, so no
+interpreter starts per process. Any number of threads share the one server (a lock covers each
+one-byte request and its answer). A server that dies takes no command with it (keepers answer
+to the lab, not to the server) and is replaced on the next request; a request it never answered
+is sent again, which is safe because a keeper starts nothing before it has its command. Where
+there are no pidfds, or servers keep dying before they serve, each command gets a keeper
+interpreter of its own (about 14 ms a process).
 
 Every keeper holds the read end of the lab's *lifeline*, a pipe whose write end only the lab
 holds: when the lab dies, even by ``kill -9``, the pipe reads EOF and every keeper kills its
@@ -26,75 +26,89 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-SCRIPT = str(Path(__file__).with_name("reaper.py"))
-HEADER = 8  # bytes: the length of a command sent to a keeper (as in reaper.py)
-ANSWER_BYTES = 32
+from buglab.env import reaper
+
+SCRIPT = reaper.__file__
+FINAL = b"done\n"  # a keeper's last line: its tree is dead, it only has to exit
 PATIENCE = 10.0  # seconds a server has to answer before it is taken for dead and replaced
-TRIES = 2  # requests to a server (the second one to a new server) before a keeper of its own
-GIVE_UP = 3  # servers in a row that died without serving once: this process stops starting them
+TRIES = 2  # requests to a server (the second to a new one) before a keeper of its own
+GIVE_UP = 3  # servers in a row that died before serving once: no more servers in this process
 
 
 class Keeper:
-    """A running keeper: whether it has exited, a wait, a signal; ``release`` once at the end."""
+    """A running keeper and the channel its report comes on. ``wait`` returns once the keeper
+    is finished (its last line read, or it is gone); ``release`` and then ``report`` once."""
 
-    pid: int
-
-    def exited(self) -> bool:
-        return self.wait(0)
-
-    def wait(self, timeout: float | None) -> bool:
-        raise NotImplementedError
-
-    def signal(self, signum: int) -> None:
-        raise NotImplementedError
-
-    def release(self) -> None:
-        raise NotImplementedError
-
-
-class _Served(Keeper):
-    """Forked by the server; not the lab's child, so watched and signalled through a pidfd."""
-
-    def __init__(self, pid: int, pidfd: int) -> None:
+    def __init__(
+        self,
+        pid: int,
+        channel: socket.socket,
+        pidfd: int | None = None,
+        process: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.pid = pid
-        self.pidfd = pidfd
+        self.channel = channel
+        self.pidfd = pidfd  # served: the lab's only safe handle on a process not its child
+        self.process = process  # its own interpreter: the lab's child
+        self.said = b""
+        self.finished = False
+        channel.setblocking(False)
 
     def wait(self, timeout: float | None) -> bool:
         poller = select.poll()
-        poller.register(self.pidfd, select.POLLIN)
-        return bool(poller.poll(None if timeout is None else math.ceil(timeout * 1000)))
-
-    def signal(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            signal.pidfd_send_signal(self.pidfd, signum)
-
-    def release(self) -> None:
-        os.close(self.pidfd)
-
-
-class _Own(Keeper):
-    """A keeper in its own interpreter, the lab's child."""
-
-    def __init__(self, process: subprocess.Popen[bytes]) -> None:
-        self.pid = process.pid
-        self.process = process
-
-    def wait(self, timeout: float | None) -> bool:
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return False
+        poller.register(self.channel, select.POLLIN)
+        if self.pidfd is not None:
+            poller.register(self.pidfd, select.POLLIN)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.finished:
+            left = -1 if deadline is None else math.ceil(1000 * (deadline - time.monotonic()))
+            events = poller.poll(max(left, 0) if deadline is not None else None)
+            if not events and left <= 0:
+                return False
+            for fd, _ in events:
+                if fd == self.pidfd:
+                    self.finished = True  # exited, perhaps killed before its last line
+                else:
+                    self._take()
         return True
 
+    def _take(self) -> bool:
+        """Read what is there (without waiting); whether there was anything, EOF included."""
+        try:
+            chunk = self.channel.recv(4096)
+        except BlockingIOError:
+            return False
+        except OSError:
+            chunk = b""
+        self.said += chunk
+        self.finished = self.finished or not chunk or self.said.endswith(FINAL)
+        return bool(chunk)
+
     def signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signum)
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signum)
+            elif self.process is not None:
+                self.process.send_signal(signum)
 
     def release(self) -> None:
-        self.process.wait()
+        """The pidfd closed, or the keeper process reaped."""
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
+        if self.process is not None:
+            self.process.wait()
+
+    def report(self) -> str:
+        """Everything the keeper wrote (closes the channel)."""
+        with self.channel:
+            while self._take():
+                pass
+        return self.said.decode("utf-8", "replace")
 
 
 def _pidfds_work() -> bool:
@@ -161,9 +175,9 @@ class Server:
                 self._lifeline = os.pipe()
             return self._lifeline[0]
 
-    def keeper(self, status_fd: int, out_fd: int) -> Keeper | None:
-        """A keeper forked by the server, holding ``status_fd`` and ``out_fd``; None if the
-        server could not give one (a dead server is then replaced on the next call)."""
+    def keeper(self, status_fd: int, out_fd: int) -> tuple[int, int] | None:
+        """(pid, pidfd) of a keeper holding ``status_fd`` and ``out_fd``; None if the server
+        gave none (a server that did not answer is replaced on the next call)."""
         lifeline = self.lifeline()
         with self.lock:
             if not self.enabled:
@@ -172,15 +186,13 @@ class Server:
                 return None
             assert self.channel is not None
             answer, fds = b"", []
-            try:
+            with contextlib.suppress(OSError):
                 socket.send_fds(self.channel, [b"k"], [status_fd, out_fd])
                 answer, fds = self._answer(self.channel)
-            except OSError:
-                pass
             if answer[:-1].isdigit() and len(fds) == 1:
                 self.served += 1
                 self.failures = 0
-                return _Served(int(answer), fds[0])
+                return int(answer), fds[0]
             for fd in fds:
                 os.close(fd)
             if answer != b"E\n":  # no answer: the server is dead, or as good as dead
@@ -190,12 +202,11 @@ class Server:
                 self._stop()
             return None
 
-    def _answer(self, channel: socket.socket) -> tuple[bytes, list[int]]:
+    @staticmethod
+    def _answer(channel: socket.socket) -> tuple[bytes, list[int]]:
         answer, fds = b"", []
         while not answer.endswith(b"\n"):
-            chunk, more, _, _ = socket.recv_fds(
-                channel, ANSWER_BYTES, 1, socket.MSG_CMSG_CLOEXEC
-            )
+            chunk, more = reaper.receive(channel, 32, 1)
             fds += more
             if not chunk:
                 break
@@ -226,7 +237,7 @@ class Server:
             self.process = None
 
     def stop(self) -> None:
-        """Close the server's channel (it exits on EOF) and wait for it; at the lab's exit."""
+        """Close the server's channel (it exits on EOF) and wait for it: at the lab's exit."""
         with self.lock:
             if self.channel is not None:
                 self.channel.close()
@@ -253,55 +264,39 @@ def encode(cwd: Path, argv: Sequence[str], env: Mapping[str, str]) -> bytes:
     if any(b"\0" in field for field in fields):
         raise ValueError("embedded null byte")
     body = b"\0".join(fields)
-    return len(body).to_bytes(HEADER, "big") + body
+    return len(body).to_bytes(reaper.HEADER, "big") + body
 
 
-def start(
-    cwd: Path, argv: Sequence[str], env: Mapping[str, str], out_fd: int
-) -> tuple[Keeper, socket.socket]:
-    """A keeper running ``argv`` with its output on ``out_fd``, and the channel its report comes
-    on. Raises OSError when no keeper can be started at all."""
+def start(cwd: Path, argv: Sequence[str], env: Mapping[str, str], out_fd: int) -> Keeper:
+    """A keeper running ``argv`` in ``cwd`` with its output on ``out_fd``. Raises OSError when
+    no keeper can be started at all."""
     command = encode(cwd.absolute(), argv, env)
     for _ in range(TRIES):
-        status, theirs = socket.socketpair()
-        try:
-            keeper = SERVER.keeper(theirs.fileno(), out_fd)
-        finally:
-            theirs.close()
-        if keeper is not None:
-            try:
-                status.sendall(command)
-            except OSError:  # it died before it had its command: nothing was started
-                keeper.release()
-            else:
-                return keeper, status
-        status.close()
         if not SERVER.enabled:
             break
-    status, theirs = socket.socketpair()
+        channel, theirs = socket.socketpair()
+        try:
+            served = SERVER.keeper(theirs.fileno(), out_fd)
+        finally:
+            theirs.close()
+        if served is None:
+            channel.close()
+            continue
+        try:
+            channel.sendall(command)
+        except OSError:  # it died before it had its command: nothing was started
+            os.close(served[1])
+            channel.close()
+            continue
+        return Keeper(served[0], channel, pidfd=served[1])
+    channel, theirs = socket.socketpair()
     try:
         process = _spawn("once", (theirs.fileno(), out_fd, SERVER.lifeline()))
     except OSError:
-        status.close()
+        channel.close()
         raise
     finally:
         theirs.close()
     with contextlib.suppress(OSError):  # a keeper that died at once reports nothing
-        status.sendall(command)
-    return _Own(process), status
-
-
-def report(status: socket.socket) -> str:
-    """What a keeper that has exited wrote on its channel (closes the channel)."""
-    chunks = []
-    with status:
-        status.setblocking(False)
-        while True:
-            try:
-                chunk = status.recv(4096)
-            except OSError:  # nothing more, and a writer (a server's copy) still open
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks).decode("utf-8", "replace")
+        channel.sendall(command)
+    return Keeper(process.pid, channel, process=process)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from buglab.env.keeper import Keeper
-from buglab.env.keeper import report as keeper_report
 from buglab.env.keeper import start as start_keeper
 from buglab.files import naming, open_log
 
@@ -106,7 +105,7 @@ def run(
         return _not_started(unstartable, log, start)
     out_r, out_w = os.pipe()
     try:
-        keeper, status = start_keeper(Path(cwd), argv, {**env, MARKER: token}, out_w)
+        keeper = start_keeper(Path(cwd), argv, {**env, MARKER: token}, out_w)
     except OSError as exc:
         os.close(out_r)
         return _not_started(f"could not start {argv[0]!r}: {exc.strerror or exc}", log, start)
@@ -121,7 +120,7 @@ def run(
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(keeper.pid, signal.SIGKILL)  # what is left of the command's group
         keeper.release()
-        said = keeper_report(status)
+        said = keeper.report()
         if "status " not in said:  # the keeper was killed before it could kill its tree
             kill_tree(keeper.pid, token)
         os.close(out_r)
@@ -156,7 +155,7 @@ def _not_started(message: str, log: Path, start: float) -> Finished:
 
 def _stop_keeper(keeper: Keeper) -> None:
     """Ask a keeper still running (a deadline or a cancel) to kill its tree and exit."""
-    if keeper.exited():
+    if keeper.wait(0):
         return
     keeper.signal(signal.SIGTERM)
     if not keeper.wait(KEEPER_EXIT):
@@ -192,7 +191,7 @@ def _pump(
                 return False, True
             if now >= deadline:
                 return True, False
-            if exited_at is None and keeper.exited():
+            if exited_at is None and keeper.wait(0):
                 exited_at = now
             if exited_at is not None and now - exited_at > GRACE:
                 return False, False  # a straggler holds the pipe; kill_tree ends it

@@ -144,42 +144,45 @@ def read_request(fd: int) -> Request | None:
     return fields[0], fields[2 : 2 + count], {name: value for name, _, value in pairs}
 
 
-def keep(status_fd: int, out_fd: int, lifeline_fd: int, libc: ctypes.CDLL) -> None:
-    """One command from its start to its last descendant's death, then its report."""
-    status = None
+def prepare(libc: ctypes.CDLL) -> int:
+    """Make this process a keeper (its own session, a subreaper, stopped by SIGTERM, woken by
+    SIGCHLD); returns the read end of the wakeup pipe. Raises Stop when asked to stop."""
+    for signum in STOPPING:
+        signal.signal(signum, _stop)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, _woken)
+    if os.getsid(0) != os.getpid():
+        os.setsid()
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    return wake_r
+
+
+def keep(status_fd: int, out_fd: int, lifeline_fd: int, wake_r: int) -> None:
+    """One command from its start to its last descendant's death, then its report, which ends
+    with ``done`` (the lab need not wait for this process to be torn down)."""
+    lines = []
     try:
-        for signum in STOPPING:
-            signal.signal(signum, _stop)
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-        signal.signal(signal.SIGCHLD, _woken)
-        if os.getsid(0) != os.getpid():
-            os.setsid()
-        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
         request = read_request(status_fd)
         if request is None:
             return  # nothing was started
         command, failure = _start(request, out_fd)
         if failure:
-            _say(status_fd, f"start-error {failure}\n")
+            lines.append(f"start-error {failure}")
         if command is not None:
             status = _wait(command.pid, lifeline_fd, wake_r)
             if status is not None:
                 command.returncode = os.waitstatus_to_exitcode(status)
+                lines.append(f"status {status}")
     except Stop:
         pass
     finally:
         for signum in STOPPING:
             signal.signal(signum, signal.SIG_IGN)
         kill_everything()
-    if status is not None:
-        _say(status_fd, f"status {status}\n")
-
-
-def _say(fd: int, line: str) -> None:
     try:
-        os.write(fd, line.encode("utf-8", "replace"))
+        os.write(status_fd, "".join(f"{line}\n" for line in [*lines, "done"]).encode())
     except OSError:
         pass  # the lab is gone
 
@@ -279,7 +282,9 @@ def receive(channel: socket.socket, size: int, most: int) -> tuple[bytes, list[i
 
 
 def serve(socket_fd: int, lifeline_fd: int) -> None:
-    """Fork a keeper per request until the lab closes its end (or dies)."""
+    """Hand a keeper to each request until the lab closes its end (or dies). The keeper was
+    forked ahead, while the lab had other work: a request waits for a fork only when requests
+    come faster than forks."""
     global _subprocess
     import socket  # noqa: F811
     import subprocess  # noqa: F811
@@ -290,7 +295,10 @@ def serve(socket_fd: int, lifeline_fd: int) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     lab = socket.socket(fileno=socket_fd)
+    spare = None
     while True:
+        if spare is None:
+            spare = _fork_spare(lab, lifeline_fd, libc)
         try:
             message, fds = receive(lab, 1, 2)
         except OSError:
@@ -298,19 +306,16 @@ def serve(socket_fd: int, lifeline_fd: int) -> None:
         if not message:
             return  # the lab is gone
         answer, pidfd = b"E\n", None
-        try:
-            if len(fds) == 2:
-                keeper = os.fork()
-                if keeper == 0:
-                    try:
-                        lab.close()
-                        keep(fds[0], fds[1], lifeline_fd, libc)
-                    finally:
-                        os._exit(0)
-                pidfd = os.pidfd_open(keeper)
-                answer = f"{keeper}\n".encode()
-        except OSError:
-            pass  # no keeper, or no pidfd for it: it starts nothing once its channel closes
+        if len(fds) == 2 and spare is not None:
+            pid, pidfd, channel = spare
+            spare = None
+            try:
+                socket.send_fds(channel, [b"k"], fds)
+                answer = f"{pid}\n".encode()
+            except OSError:  # the spare died: this request gets none, the next one a new spare
+                os.close(pidfd)
+                pidfd = None
+            channel.close()
         for fd in fds:
             os.close(fd)
         try:
@@ -322,6 +327,40 @@ def serve(socket_fd: int, lifeline_fd: int) -> None:
                 os.close(pidfd)
 
 
+def _fork_spare(
+    lab: socket.socket, lifeline_fd: int, libc: ctypes.CDLL
+) -> tuple[int, int, socket.socket] | None:
+    """A keeper waiting for its channels: (its pid, a pidfd, the socket they go through)."""
+    import socket  # noqa: F811
+
+    ours, theirs = socket.socketpair()
+    try:
+        pid = os.fork()
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        try:
+            lab.close()
+            ours.close()
+            wake_r = prepare(libc)
+            _, fds = receive(theirs, 1, 2)
+            theirs.close()
+            if len(fds) == 2:
+                keep(fds[0], fds[1], lifeline_fd, wake_r)
+        except Stop:
+            pass
+        finally:
+            os._exit(0)
+    theirs.close()
+    try:
+        return pid, os.pidfd_open(pid), ours
+    except OSError:
+        ours.close()  # it exits on EOF
+        return None
+
+
 def once(status_fd: int, out_fd: int, lifeline_fd: int) -> int:
     """The fallback: this interpreter is the keeper (and dies with the lab's thread too)."""
     for fd in (status_fd, out_fd, lifeline_fd):
@@ -331,7 +370,11 @@ def once(status_fd: int, out_fd: int, lifeline_fd: int) -> int:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     if os.getppid() != parent:  # the lab died before the parent-death signal was set
         return 1
-    keep(status_fd, out_fd, lifeline_fd, libc)
+    try:
+        wake_r = prepare(libc)
+    except Stop:
+        return 1
+    keep(status_fd, out_fd, lifeline_fd, wake_r)
     return 0
 
 
