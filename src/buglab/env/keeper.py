@@ -185,7 +185,7 @@ class Server:
             if self.channel is None and not self._start(lifeline):
                 return None
             assert self.channel is not None
-            answer, fds = b"", []
+            answer, fds = b"", list[int]()
             with contextlib.suppress(OSError):
                 socket.send_fds(self.channel, [b"k"], [status_fd, out_fd])
                 answer, fds = self._answer(self.channel)
@@ -204,7 +204,7 @@ class Server:
 
     @staticmethod
     def _answer(channel: socket.socket) -> tuple[bytes, list[int]]:
-        answer, fds = b"", []
+        answer, fds = b"", list[int]()
         while not answer.endswith(b"\n"):
             chunk, more = reaper.receive(channel, 32, 1)
             fds += more

@@ -195,7 +195,9 @@ def _start(request: Request, out_fd: int) -> tuple[subprocess.Popen[bytes] | For
         if _subprocess is None:
             return _fork_exec(request, out_fd), ""
         null = _subprocess.DEVNULL
-        return _subprocess.Popen(argv, cwd=cwd, env=env, stdin=null, stdout=out_fd, stderr=out_fd), ""
+        return _subprocess.Popen(
+            argv, cwd=cwd, env=env, stdin=null, stdout=out_fd, stderr=out_fd
+        ), ""
     except OSError as exc:
         return None, f"could not start {argv[0]!r}: {exc.strerror or exc}"
     except (ValueError, TypeError) as exc:  # an argument that cannot be passed on
@@ -269,7 +271,7 @@ def _wait(child: int, lifeline_fd: int, wake_r: int) -> int | None:
 def receive(channel: socket.socket, size: int, most: int) -> tuple[bytes, list[int]]:
     """Bytes and the file descriptors that came with them, close-on-exec from the start
     (``socket.recv_fds`` drops its flags before Python 3.12)."""
-    import socket  # noqa: F811 - the fallback keeper never needs it
+    import socket
 
     space = socket.CMSG_SPACE(most * FD_BYTES)
     message, extra, _, _ = channel.recvmsg(size, space, socket.MSG_CMSG_CLOEXEC)
@@ -277,7 +279,10 @@ def receive(channel: socket.socket, size: int, most: int) -> tuple[bytes, list[i
     for level, kind, data in extra:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             whole = len(data) - len(data) % FD_BYTES
-            fds += [int.from_bytes(data[at : at + FD_BYTES], sys.byteorder) for at in range(0, whole, FD_BYTES)]
+            fds += [
+                int.from_bytes(data[at : at + FD_BYTES], sys.byteorder)
+                for at in range(0, whole, FD_BYTES)
+            ]
     return message, fds
 
 
@@ -286,8 +291,8 @@ def serve(socket_fd: int, lifeline_fd: int) -> None:
     forked ahead, while the lab had other work: a request waits for a fork only when requests
     come faster than forks."""
     global _subprocess
-    import socket  # noqa: F811
-    import subprocess  # noqa: F811
+    import socket
+    import subprocess
 
     _subprocess = subprocess
     os.set_inheritable(lifeline_fd, False)
@@ -331,7 +336,7 @@ def _fork_spare(
     lab: socket.socket, lifeline_fd: int, libc: ctypes.CDLL
 ) -> tuple[int, int, socket.socket] | None:
     """A keeper waiting for its channels: (its pid, a pidfd, the socket they go through)."""
-    import socket  # noqa: F811
+    import socket
 
     ours, theirs = socket.socketpair()
     try:
