@@ -187,7 +187,7 @@ class Server:
             assert self.channel is not None
             answer, fds = b"", list[int]()
             with contextlib.suppress(OSError):
-                socket.send_fds(self.channel, [b"k"], [status_fd, out_fd])
+                socket.send_fds(self.channel, [b"k"], [status_fd, out_fd], socket.MSG_NOSIGNAL)
                 answer, fds = self._answer(self.channel)
             if answer[:-1].isdigit() and len(fds) == 1:
                 self.served += 1
@@ -283,7 +283,7 @@ def start(cwd: Path, argv: Sequence[str], env: Mapping[str, str], out_fd: int) -
             channel.close()
             continue
         try:
-            channel.sendall(command)
+            channel.sendall(command, socket.MSG_NOSIGNAL)
         except OSError:  # it died before it had its command: nothing was started
             os.close(served[1])
             channel.close()
@@ -298,5 +298,5 @@ def start(cwd: Path, argv: Sequence[str], env: Mapping[str, str], out_fd: int) -
     finally:
         theirs.close()
     with contextlib.suppress(OSError):  # a keeper that died at once reports nothing
-        channel.sendall(command)
+        channel.sendall(command, socket.MSG_NOSIGNAL)
     return Keeper(process.pid, channel, process=process)

@@ -1,11 +1,11 @@
 """Starting and stopping processes: argv lists, a deadline, a capped log, no survivors.
 
-Every process runs under a keeper (:mod:`buglab.env.reaper`, forked by the lab's keeper server,
-:mod:`buglab.env.keeper`), a child subreaper that kills
-every descendant when the command ends: daemons that left the process group with ``setsid``,
-re-parented ones, and those that ``execve`` with an empty environment. As a second net, the
-process runs in its own session and carries a random marker in its environment, so that what
-is left of its group or carries the marker is killed too.
+Every process runs under a keeper (:mod:`buglab.env.reaper`; the lab's side, a keeper server
+that forks them, is :mod:`buglab.env.keeper`), a child subreaper that kills every descendant
+when the command ends: daemons that left the process group with ``setsid``, re-parented ones,
+and those that ``execve`` with an empty environment. As a second net, the process runs in its
+own session and carries a random marker in its environment, so that what is left of its group
+or carries the marker is killed too.
 """
 
 from __future__ import annotations

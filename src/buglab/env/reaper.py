@@ -5,18 +5,21 @@ tree whose parent exits is re-parented to the keeper, not to init, so a daemon t
 ``setsid()`` and ``execve``s with an empty environment is still its descendant. When the command
 exits, or the lab asks (SIGTERM), or the lab dies (its *lifeline*, a pipe only the lab writes
 to, reads EOF), the keeper kills every descendant, reaps them, and writes the command's wait
-status on its status channel (``start-error ...`` when the command could not be started). The
-command itself (cwd, argv, environment) comes on that channel: a keeper that reads EOF there
-starts nothing, so the lab may retry any request that failed before it sent the command.
+status on its status channel (``start-error ...`` when the command could not be started), then
+``done``. The command itself (cwd, argv, environment) comes on that channel: a keeper that reads
+EOF there starts nothing, so the lab may retry any request that failed before it sent it.
 
 Run by the lab's own interpreter (stdlib only, Python 3.9+) in one of two ways:
 
 - ``python -I -S reaper.py serve SOCKET LIFELINE``: the keeper server, one per lab process,
-  single-threaded. For each request (one byte, with the write ends of the status channel and
-  of the output pipe as ``SCM_RIGHTS``) it forks a keeper and answers with its pid and a pidfd,
-  through which the lab watches and signals it with no pid-reuse race. Forking this small
-  process costs a fork, where a fresh interpreter per command cost ten times more. A keeper
-  does not depend on its server: a server that dies takes no command with it.
+  single-threaded. It keeps one keeper forked ahead (a *spare*, already a session leader and a
+  subreaper); for each request (one byte, with the write ends of the status channel and of the
+  output pipe as ``SCM_RIGHTS``) it hands the spare those channels, answers with the spare's
+  pid and a pidfd (through which the lab watches and signals it with no pid-reuse race), and
+  forks the next spare. A keeper costs a fork of this small process, off the request's path,
+  where a fresh interpreter per command cost ten times more; the command itself starts by
+  vfork (``subprocess``). A keeper does not depend on its server: a server that dies takes no
+  command with it.
 - ``python -I -S reaper.py once STATUS OUTPUT LIFELINE``: this interpreter is the keeper, the
   lab's fallback when it cannot have a server (no pidfds, or servers that keep failing).
 """
