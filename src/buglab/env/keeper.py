@@ -175,6 +175,14 @@ class Server:
                 self._lifeline = os.pipe()
             return self._lifeline[0]
 
+    def warm(self) -> None:
+        """Start the server now: it gets ready while the lab does its own work, off the first
+        command's clock (a start costs about 20 ms, nearly all of it in the server)."""
+        lifeline = self.lifeline()
+        with self.lock:
+            if self.enabled and self.channel is None:
+                self._start(lifeline)
+
     def keeper(self, status_fd: int, out_fd: int) -> tuple[int, int] | None:
         """(pid, pidfd) of a keeper holding ``status_fd`` and ``out_fd``; None if the server
         gave none (a server that did not answer is replaced on the next call)."""

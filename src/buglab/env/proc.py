@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from buglab.env.keeper import SERVER as KEEPERS
 from buglab.env.keeper import Keeper
 from buglab.env.keeper import start as start_keeper
 from buglab.files import naming, open_log
@@ -86,6 +87,12 @@ class _Capture:
 def shown_argv(argv: Sequence[str]) -> str:
     """A command line for a log: an argument too long to read (a whole script) is summarised."""
     return " ".join(arg if len(arg) <= 200 else f"<{len(arg)} characters>" for arg in argv)
+
+
+def warm_up() -> None:
+    """Have the keeper server start now, in the background, for a run that will start
+    processes: the first one then does not wait for it."""
+    KEEPERS.warm()
 
 
 def run(
