@@ -1,8 +1,8 @@
 """The lab's side of the keepers (:mod:`buglab.env.reaper`): one per process, at a fork's cost.
 
-A keeper server, started once per lab process on first use, hands out keepers it forked ahead;
-the lab sends its command straight to the keeper and reads the keeper's report, so no
-interpreter starts per process. Any number of threads share the one server (a lock covers each
+A keeper server, started once per lab process (as a run begins, or by the first command), hands
+out keepers it forked ahead; the lab sends its command straight to the keeper and reads the
+keeper's report, so no interpreter starts per process. Any number of threads share the one server (a lock covers each
 one-byte request and its answer). A server that dies takes no command with it (keepers answer
 to the lab, not to the server) and is replaced on the next request; a request it never answered
 is sent again, which is safe because a keeper starts nothing before it has its command. Where
@@ -59,19 +59,20 @@ class Keeper:
         channel.setblocking(False)
 
     def wait(self, timeout: float | None) -> bool:
+        """Whether the keeper is finished, waiting up to ``timeout`` seconds (None: no limit)."""
         poller = select.poll()
         poller.register(self.channel, select.POLLIN)
         if self.pidfd is not None:
             poller.register(self.pidfd, select.POLLIN)
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.finished:
-            left = -1 if deadline is None else math.ceil(1000 * (deadline - time.monotonic()))
-            events = poller.poll(max(left, 0) if deadline is not None else None)
-            if not events and left <= 0:
-                return False
+            left = None if deadline is None else math.ceil(1000 * (deadline - time.monotonic()))
+            events = poller.poll(None if left is None else max(left, 0))
+            if not events:
+                return False  # the time is up
             for fd, _ in events:
                 if fd == self.pidfd:
-                    self.finished = True  # exited, perhaps killed before its last line
+                    self.finished = True  # it exited, perhaps killed before its last line
                 else:
                     self._take()
         return True
