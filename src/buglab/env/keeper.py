@@ -2,12 +2,12 @@
 
 A keeper server, started once per lab process (as a run begins, or by the first command), hands
 out keepers it forked ahead; the lab sends its command straight to the keeper and reads the
-keeper's report, so no interpreter starts per process. Any number of threads share the one server (a lock covers each
-one-byte request and its answer). A server that dies takes no command with it (keepers answer
-to the lab, not to the server) and is replaced on the next request; a request it never answered
-is sent again, which is safe because a keeper starts nothing before it has its command. Where
-there are no pidfds, or servers keep dying before they serve, each command gets a keeper
-interpreter of its own (about 14 ms a process).
+keeper's report, so no interpreter starts per process. Any number of threads share the one
+server (a lock covers each one-byte request and its answer). A server that dies takes no
+command with it (keepers answer to the lab, not to the server) and is replaced on the next
+request; a request it never answered is sent again, which is safe because a keeper starts
+nothing before it has its command. Where there are no pidfds, or servers keep dying before they
+serve, each command gets a keeper interpreter of its own (about 14 ms a process).
 
 Every keeper holds the read end of the lab's *lifeline*, a pipe whose write end only the lab
 holds: when the lab dies, even by ``kill -9``, the pipe reads EOF and every keeper kills its
