@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,10 +38,10 @@ def parent_of(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
 
 
-def wait_until(done: object, seconds: float = 30) -> None:
+def wait_until(done: Callable[[], bool], seconds: float = 30) -> None:
     """Poll ``done()`` (a bounded wait for another process, not a timing)."""
     deadline = time.monotonic() + seconds
-    while not done():  # type: ignore[operator]
+    while not done():
         assert time.monotonic() < deadline, "gave up waiting"
         time.sleep(0.01)
 
