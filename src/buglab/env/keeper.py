@@ -195,9 +195,14 @@ class Server:
                 return None
             assert self.channel is not None
             answer, fds = b"", list[int]()
-            with contextlib.suppress(OSError):
+            try:
                 socket.send_fds(self.channel, [b"k"], [status_fd, out_fd], socket.MSG_NOSIGNAL)
                 answer, fds = self._answer(self.channel)
+            except OSError:
+                pass
+            except BaseException:  # interrupted between request and answer: out of step
+                self._stop()
+                raise
             if answer[:-1].isdigit() and len(fds) == 1:
                 self.served += 1
                 self.failures = 0
@@ -286,6 +291,9 @@ def start(cwd: Path, argv: Sequence[str], env: Mapping[str, str], out_fd: int) -
         channel, theirs = socket.socketpair()
         try:
             served = SERVER.keeper(theirs.fileno(), out_fd)
+        except BaseException:
+            channel.close()
+            raise
         finally:
             theirs.close()
         if served is None:

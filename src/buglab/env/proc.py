@@ -116,6 +116,9 @@ def run(
     except OSError as exc:
         os.close(out_r)
         return _not_started(f"could not start {argv[0]!r}: {exc.strerror or exc}", log, start)
+    except BaseException:
+        os.close(out_r)
+        raise
     finally:
         os.close(out_w)
     capture = _Capture(log)
