@@ -9,6 +9,7 @@ Lines (each in its own module):
 - ``question.py``: the cost of a question: a release bisect and a date bisect, cold and warm.
 - ``scale.py``: the engine's pure stages on a synthetic 10,000-cell scenario.
 - ``store.py``: the venv store's check of a venv against its listing, per cell.
+- ``keeper.py``: what a keeper (the child subreaper every process runs under) adds to a process.
 - ``baselines.py`` (``--baselines``): by hand the seed's way, and nox per cell.
 
 The tables are printed as markdown (for the README); everything measured goes to
@@ -31,11 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import baselines, question, scale, seed, store, whole
+from bench import baselines, keeper, question, scale, seed, store, whole
 from bench.harness import ROOT, SEED, Target, load, say
 
 QUICK_ONLY = ("sqlalchemy=2.0", "install=editable", "coverage=on")
-LINES = ("seed", "whole", "question", "scale", "store")
+LINES = ("seed", "whole", "question", "scale", "store", "keeper")
 
 
 def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -143,6 +144,10 @@ def measure(args: argparse.Namespace, tmp: Path) -> tuple[dict[str, Any], list[s
         data["store"] = store.measure(tmp, args.jobs)
         text += ["", "#### The store's check", "", store.table(data["store"])]
         goals += store.targets(data["store"])
+    if "keeper" in args.lines:
+        data["keeper"] = keeper.measure(tmp)
+        text += ["", "#### The price of a keeper", "", keeper.table(data["keeper"])]
+        goals += keeper.targets(data["keeper"])
     return data, text, goals
 
 

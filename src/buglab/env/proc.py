@@ -1,10 +1,11 @@
 """Starting and stopping processes: argv lists, a deadline, a capped log, no survivors.
 
-Every process runs under a keeper (:mod:`buglab.env.reaper`), a child subreaper that kills
-every descendant when the command ends: daemons that left the process group with ``setsid``,
-re-parented ones, and those that ``execve`` with an empty environment. As a second net, the
-process runs in its own session and carries a random marker in its environment, so that what
-is left of its group or carries the marker is killed too.
+Every process runs under a keeper (:mod:`buglab.env.reaper`; the lab's side, a keeper server
+that forks them, is :mod:`buglab.env.keeper`), a child subreaper that kills every descendant
+when the command ends: daemons that left the process group with ``setsid``, re-parented ones,
+and those that ``execve`` with an empty environment. As a second net, the process runs in its
+own session and carries a random marker in its environment, so that what is left of its group
+or carries the marker is killed too.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import secrets
 import selectors
 import shutil
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -24,6 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from buglab.env.keeper import SERVER as KEEPERS
+from buglab.env.keeper import Keeper
+from buglab.env.keeper import start as start_keeper
 from buglab.files import naming, open_log
 
 MARKER = "BUGLAB_PROCESS_TOKEN"
@@ -31,7 +33,6 @@ HEAD_BYTES = 2 * 1024 * 1024  # kept at the start of a log
 TAIL_BYTES = 512 * 1024  # kept at the end once the head is full
 GRACE = 0.3  # seconds to drain output held open by a straggler after the main process exits
 KEEPER_EXIT = 15.0  # seconds the keeper has to kill its tree when asked, before it is killed
-KEEPER = str(Path(__file__).with_name("reaper.py"))
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,12 @@ def shown_argv(argv: Sequence[str]) -> str:
     return " ".join(arg if len(arg) <= 200 else f"<{len(arg)} characters>" for arg in argv)
 
 
+def warm_up() -> None:
+    """Have the keeper server start now, in the background, for a run that will start
+    processes: the first one then does not wait for it."""
+    KEEPERS.warm()
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -103,38 +110,30 @@ def run(
     unstartable = _unstartable(argv, cwd, env)
     if unstartable:
         return _not_started(unstartable, log, start)
-    status_r, status_w = os.pipe()
+    out_r, out_w = os.pipe()
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", KEEPER, str(status_w), *argv],
-            cwd=cwd,
-            env={**env, MARKER: token},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            pass_fds=(status_w,),
-        )
+        keeper = start_keeper(Path(cwd), argv, {**env, MARKER: token}, out_w)
     except OSError as exc:
-        os.close(status_r)
+        os.close(out_r)
         return _not_started(f"could not start {argv[0]!r}: {exc.strerror or exc}", log, start)
+    except BaseException:
+        os.close(out_r)
+        raise
     finally:
-        os.close(status_w)
+        os.close(out_w)
     capture = _Capture(log)
     timed_out = cancelled = False
-    assert process.stdout is not None
     try:
-        timed_out, cancelled = _pump(process, capture, start + timeout, cancel)
+        timed_out, cancelled = _pump(keeper, out_r, capture, start + timeout, cancel)
     finally:
-        _stop_keeper(process)
+        _stop_keeper(keeper)
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)  # before the wait: the group id is still ours
-        process.wait()
-        with os.fdopen(status_r, encoding="utf-8", errors="replace") as report:
-            said = report.read()
+            os.killpg(keeper.pid, signal.SIGKILL)  # what is left of the command's group
+        keeper.release()
+        said = keeper.report()
         if "status " not in said:  # the keeper was killed before it could kill its tree
-            kill_tree(process.pid, token)
-        process.stdout.close()
+            kill_tree(keeper.pid, token)
+        os.close(out_r)
         output = capture.close()
     returncode, start_error = _keeper_said(said)
     if start_error:
@@ -164,16 +163,14 @@ def _not_started(message: str, log: Path, start: float) -> Finished:
     return Finished(None, False, False, message, time.monotonic() - start, message)
 
 
-def _stop_keeper(process: subprocess.Popen[bytes]) -> None:
+def _stop_keeper(keeper: Keeper) -> None:
     """Ask a keeper still running (a deadline or a cancel) to kill its tree and exit."""
-    if process.poll() is not None:
+    if keeper.wait(0):
         return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=KEEPER_EXIT)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    keeper.signal(signal.SIGTERM)
+    if not keeper.wait(KEEPER_EXIT):
+        keeper.signal(signal.SIGKILL)
+        keeper.wait(None)
 
 
 def _keeper_said(said: str) -> tuple[int | None, str]:
@@ -188,14 +185,13 @@ def _keeper_said(said: str) -> tuple[int | None, str]:
 
 
 def _pump(
-    process: subprocess.Popen[bytes],
+    keeper: Keeper,
+    fd: int,
     capture: _Capture,
     deadline: float,
     cancel: threading.Event | None,
 ) -> tuple[bool, bool]:
     """Copy output until EOF, the deadline, or a cancel; returns (timed_out, cancelled)."""
-    assert process.stdout is not None
-    fd = process.stdout.fileno()
     exited_at: float | None = None
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
@@ -205,7 +201,7 @@ def _pump(
                 return False, True
             if now >= deadline:
                 return True, False
-            if exited_at is None and process.poll() is not None:
+            if exited_at is None and keeper.wait(0):
                 exited_at = now
             if exited_at is not None and now - exited_at > GRACE:
                 return False, False  # a straggler holds the pipe; kill_tree ends it
@@ -221,11 +217,8 @@ def _pump(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return True, False
-        try:
-            process.wait(timeout=min(remaining, 0.25))
+        if keeper.wait(min(remaining, 0.25)):
             return False, False
-        except subprocess.TimeoutExpired:
-            continue
 
 
 def kill_tree(pid: int, token: str) -> None:

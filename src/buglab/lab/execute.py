@@ -28,6 +28,7 @@ from buglab.env import (
     choose_backend,
     describe_installer,
     index_url,
+    proc,
 )
 from buglab.errors import UsageError
 from buglab.files import bounded_name, naming, no_link_at
@@ -118,6 +119,7 @@ class Execution:
             say,
         )
         self._installer: Future[str] | None = None
+        proc.warm_up()  # the keeper server gets ready while the run loads, checks and plans
 
     @property
     def backend(self) -> str:
