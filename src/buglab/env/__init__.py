@@ -15,6 +15,7 @@ from buglab.env.backends import (
 )
 from buglab.env.builder import Builder, BuildSettings
 from buglab.env.caller import index_url, installer_env, user_cache
+from buglab.env.contents import Sentry
 from buglab.env.contents import differences as venv_changes
 from buglab.env.dates import cutoff, cutoff_time
 from buglab.env.git import (
@@ -51,6 +52,7 @@ __all__ = [
     "Repository",
     "Resolution",
     "Resolver",
+    "Sentry",
     "VenvStore",
     "choose_backend",
     "copy_project",

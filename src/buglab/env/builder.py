@@ -89,6 +89,8 @@ class Builder:
         self.held: dict[Path, IO[bytes]] = {}
         #: venvs found changed after a cell: never handed out again
         self.changed: set[Path] = set()
+        #: says after a cell, at the cost of reading an empty queue, that its venv is unchanged
+        self.sentry = contents.Sentry()
 
     def identify(self, spec: model.VenvSpec) -> Identity | str:
         """The venv's key, or why no venv can be made (an interpreter that is not here)."""
@@ -145,8 +147,10 @@ class Builder:
         change = contents.Change(unreadable=known) if isinstance(known, str) else None
         if isinstance(known, model.BuiltVenv):
             assert known.path is not None
+            self.sentry.watch(known.path)  # before the check: nothing slips in between
             change = contents.differences(known.path)
             if not change:
+                self.sentry.confirmed(known.path)
                 found = resolved_versions(known.path, known.python_version)
                 if found == known.resolved:
                     self._hold(known.path)
@@ -156,15 +160,21 @@ class Builder:
         with log.open("a", encoding="utf-8") as sink:
             sink.write(f"# buglab: the stored venv {key} changed ({change}); building it anew\n")
         folder = link.resolve()
+        self.sentry.forget(folder)
         if change is not None and change.changed:
             self._purge(folder, change.changed)
         unpublish(link, folder)
         return None
 
     def damage(self, built: model.BuiltVenv) -> contents.Change:
-        """What changed in ``built`` since it was published (empty if nothing): checked before
-        a venv is reused and after every cell that ran in it."""
-        return contents.Change() if built.path is None else contents.differences(built.path)
+        """What changed in ``built`` since it was published (empty if nothing), after every cell
+        that ran in it: the kernel's word when it has nothing to report, else the full check."""
+        if built.path is None or self.sentry.unchanged(built.path):
+            return contents.Change()
+        change = contents.differences(built.path)
+        if not change:
+            self.sentry.confirmed(built.path)
+        return change
 
     def _purge(self, folder: Path, changed: tuple[str, ...]) -> None:
         """Files written in place may be links to the installer's cache and the shared
@@ -204,6 +214,7 @@ class Builder:
             if built.path in self.changed:
                 return
             self.changed.add(built.path)
+            self.sentry.forget(built.path)
             if change.changed:
                 self._purge(built.path, change.changed)
             unpublish(self.settings.store.venvs / built.key, built.path)
@@ -258,6 +269,7 @@ class Builder:
         }
         contents.record(target)
         write_atomic(target / MANIFEST, json.dumps(manifest, indent=2))
+        self.sentry.watch(target)  # not yet published: nothing else can have changed it
         publish(store.venvs / key, target)
         return model.BuiltVenv(key, target, interpreter.version, resolved)
 

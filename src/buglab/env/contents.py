@@ -7,17 +7,27 @@ folder is listed (a file by its size and modification time, a link by its target
 is used only while it still matches its listing. A package deleted, ``bin/python`` removed, a
 file edited, a ``.pth`` added: each is a difference, named in one line. Statting the files is
 cheap (a few milliseconds for a venv of two thousand files; ``bench`` measures it), so it runs
-when a venv is reused and again after every cell that ran in it.
+when a venv is reused.
+
+After a cell the lab asks the kernel instead (:class:`Sentry`): every file and folder of a venv
+in use is watched, so "nothing changed" costs one read of an empty queue; any report at all, or
+no way to watch, sends the venv through the full listing again.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from buglab.files import naming
+
+try:
+    import inotify_simple
+except ImportError:  # not Linux: the listing alone, every time
+    inotify_simple = None
 
 LISTING = "buglab-files.json"
 #: the store's own files in a venv, written after the listing
@@ -102,3 +112,86 @@ def differences(venv: Path) -> Change:
         removed=tuple(sorted(set(listed) - set(now))),
         changed=tuple(sorted(p for p in set(now) & set(listed) if now[p] != listed[p])),
     )
+
+
+class Sentry:
+    """Tells that nothing in a venv changed since it was last found as listed, without listing it.
+
+    inotify reports a write, a new or removed entry, or changed attributes, for each watched
+    folder (its entries) and each watched file (its inode: so an edit through another hard link,
+    such as the installer's cache shares between venvs, is seen too). Reports are per watch, and
+    a watch may be shared by several venvs, so a report marks every venv holding that inode. The
+    answer is only ever "unchanged" or "ask the listing": a venv not watched (no inotify here,
+    its limit reached, a file gone while the watches were set), an overflowed queue or any report
+    at all means the full check runs, and only a full check that finds the venv as listed makes
+    it "unchanged" again. One inotify instance serves a whole run.
+    """
+
+    def __init__(self) -> None:
+        self.guard = threading.Lock()
+        self.notify: inotify_simple.INotify | None = None
+        self.mask = 0
+        if inotify_simple is not None:
+            flags = inotify_simple.flags
+            self.mask = (
+                flags.MODIFY
+                | flags.ATTRIB
+                | flags.CREATE
+                | flags.DELETE
+                | flags.DELETE_SELF
+                | flags.MOVED_FROM
+                | flags.MOVED_TO
+                | flags.MOVE_SELF
+                | flags.DONT_FOLLOW
+            )
+            try:
+                self.notify = inotify_simple.INotify()
+            except OSError:  # no inotify in this kernel, or no instance left for this user
+                self.notify = None
+        self.venvs_of: dict[int, set[Path]] = {}
+        self.watched: set[Path] = set()
+        self.reported: set[Path] = set()
+
+    def watch(self, venv: Path) -> None:
+        """Watch ``venv`` from now on (before it is checked, so that nothing slips between)."""
+        with self.guard:
+            if self.notify is None or venv in self.watched:
+                return
+            try:
+                listed = json.loads((venv / LISTING).read_text(encoding="utf-8"))
+                paths = [venv, *(venv / p for p, kind in listed.items() if kind[:1] in "fd")]
+                watches = [self.notify.add_watch(path, self.mask) for path in paths]
+            except (OSError, ValueError, AttributeError, TypeError):
+                return  # watch limit, a file gone, a listing unreadable: the listing decides
+            for watch in watches:
+                self.venvs_of.setdefault(watch, set()).add(venv)
+            self.watched.add(venv)
+            self.reported.discard(venv)
+
+    def unchanged(self, venv: Path) -> bool:
+        """True only when ``venv`` is watched and nothing was reported since it was confirmed."""
+        with self.guard:
+            if venv not in self.watched:
+                return False
+            self._drain()
+            return venv not in self.reported
+
+    def confirmed(self, venv: Path) -> None:
+        """The full check found ``venv`` as listed: what was reported until now is spent."""
+        with self.guard:
+            if venv in self.watched:
+                self._drain()
+                self.reported.discard(venv)
+
+    def forget(self, venv: Path) -> None:
+        """``venv`` is out of the store: never answer for it again."""
+        with self.guard:
+            self.watched.discard(venv)
+
+    def _drain(self) -> None:
+        assert self.notify is not None
+        for event in self.notify.read(timeout=0):
+            if event.mask & inotify_simple.flags.Q_OVERFLOW:
+                self.reported |= self.watched
+            else:
+                self.reported |= self.venvs_of.get(event.wd, set())
