@@ -120,6 +120,9 @@ def test_dry_run_prints_the_request_and_sends_nothing(
     assert "   Authorization: Bearer <token, not shown>" in lines
     assert lines[lines.index(post.marker(NAME)) + 1].startswith("## Jinja2 2.x")
     assert TOKEN not in out + err
+    # the status line counts what GitHub would count: the body as sent, with its marker
+    (sent,) = re.findall(r"TEXT \(([\d,]+) characters\)", out)
+    assert f"comment of {sent} characters with its marker" in err
 
 
 def test_dry_run_needs_no_token(

@@ -48,9 +48,12 @@ def _report(options: ReportOptions, ctx: Context) -> int:
     logs = os.path.relpath(results.resolve(), page.resolve().parent)
     write_atomic(page, html.page(source, "" if logs == "." else f"{logs}/"))
     where = f" -> {options.out}" if options.out else ""
+    # what GitHub counts: the body as sent, its hidden marker line included
+    sent = post.with_marker(options.scenario, text) if issue else text
+    marked = " with its marker" if issue else ""
     ctx.say(
-        f"{options.scenario}: comment of {templates.size(text):,} characters (GitHub's limit: "
-        f"{templates.LIMIT:,}){where}; page -> {page}"
+        f"{options.scenario}: comment of {templates.size(sent):,} characters{marked} (GitHub's "
+        f"limit: {templates.LIMIT:,}){where}; page -> {page}"
     )
     if issue is not None:
         _post(issue, options.scenario, text, api, token, options.dry_run, ctx)
