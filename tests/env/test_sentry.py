@@ -95,7 +95,6 @@ def test_an_edit_through_another_hard_link_is_reported(
     os.link(site(venv) / "six" / "__init__.py", elsewhere)
     contents.record(venv)
     sentry.watch(venv)
-    sentry.confirmed(venv)  # the link itself changed the file's link count before the watch
     assert sentry.unchanged(venv)
     with elsewhere.open("a") as handle:
         handle.write("EDITED = True\n")
@@ -110,9 +109,26 @@ def test_a_confirmed_venv_is_unchanged_again(tmp_path: Path, sentry: contents.Se
     touch_file.write_text("VERSION = 1\n")  # the same bytes, the same times: as listed
     os.utime(touch_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert not sentry.unchanged(venv)
+    mark = sentry.mark(venv)
     assert not contents.differences(venv)
-    sentry.confirmed(venv)
+    sentry.confirmed(venv, mark)
     assert sentry.unchanged(venv)
+
+
+def test_a_change_during_the_full_check_is_not_forgiven(
+    tmp_path: Path, sentry: contents.Sentry
+) -> None:
+    """The listing may have passed the file before it changed: that report stands."""
+    venv = fake_venv(tmp_path)
+    sentry.watch(venv)
+    touch(venv)
+    assert not sentry.unchanged(venv)
+    mark = sentry.mark(venv)
+    listed = contents.differences(venv)  # sees the touch
+    add_pth(venv)  # ... and then, as if while it ran, another change
+    sentry.confirmed(venv, mark)
+    assert listed
+    assert not sentry.unchanged(venv)
 
 
 def test_a_venv_it_cannot_watch_is_always_checked(tmp_path: Path, sentry: contents.Sentry) -> None:

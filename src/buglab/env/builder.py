@@ -147,10 +147,10 @@ class Builder:
         change = contents.Change(unreadable=known) if isinstance(known, str) else None
         if isinstance(known, model.BuiltVenv):
             assert known.path is not None
-            self.sentry.watch(known.path)  # before the check: nothing slips in between
+            # watched before the check: a change while it runs is reported, not missed
+            self.sentry.watch(known.path)
             change = contents.differences(known.path)
             if not change:
-                self.sentry.confirmed(known.path)
                 found = resolved_versions(known.path, known.python_version)
                 if found == known.resolved:
                     self._hold(known.path)
@@ -171,9 +171,10 @@ class Builder:
         that ran in it: the kernel's word when it has nothing to report, else the full check."""
         if built.path is None or self.sentry.unchanged(built.path):
             return contents.Change()
+        mark = self.sentry.mark(built.path)
         change = contents.differences(built.path)
         if not change:
-            self.sentry.confirmed(built.path)
+            self.sentry.confirmed(built.path, mark)
         return change
 
     def _purge(self, folder: Path, changed: tuple[str, ...]) -> None:

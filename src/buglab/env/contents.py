@@ -151,6 +151,7 @@ class Sentry:
         self.venvs_of: dict[int, set[Path]] = {}
         self.watched: set[Path] = set()
         self.reported: set[Path] = set()
+        self.counts: dict[Path, int] = {}  # reports per venv, so that a check can tell new ones
 
     def watch(self, venv: Path) -> None:
         """Watch ``venv`` from now on (before it is checked, so that nothing slips between)."""
@@ -176,12 +177,21 @@ class Sentry:
             self._drain()
             return venv not in self.reported
 
-    def confirmed(self, venv: Path) -> None:
-        """The full check found ``venv`` as listed: what was reported until now is spent."""
+    def mark(self, venv: Path) -> int:
+        """Taken before a full check of ``venv``: how many reports it has had so far."""
+        with self.guard:
+            if self.notify is not None:
+                self._drain()
+            return self.counts.get(venv, 0)
+
+    def confirmed(self, venv: Path, mark: int) -> None:
+        """The full check that began at ``mark`` found ``venv`` as listed: the reports before it
+        are spent; one that came while it ran (it may have missed that change) is not."""
         with self.guard:
             if venv in self.watched:
                 self._drain()
-                self.reported.discard(venv)
+                if self.counts.get(venv, 0) == mark:
+                    self.reported.discard(venv)
 
     def forget(self, venv: Path) -> None:
         """``venv`` is out of the store: never answer for it again."""
@@ -192,6 +202,9 @@ class Sentry:
         assert self.notify is not None
         for event in self.notify.read(timeout=0):
             if event.mask & inotify_simple.flags.Q_OVERFLOW:
-                self.reported |= self.watched
+                hit = set(self.watched)
             else:
-                self.reported |= self.venvs_of.get(event.wd, set())
+                hit = self.venvs_of.get(event.wd, set())
+            self.reported |= hit
+            for venv in hit:
+                self.counts[venv] = self.counts.get(venv, 0) + 1
