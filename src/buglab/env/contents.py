@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,21 @@ try:
     import inotify_simple
 except ImportError:  # not Linux: the listing alone, every time
     inotify_simple = None
+
+#: what makes a report: a write, a new, removed or moved entry, changed attributes
+WATCHED = (
+    0
+    if inotify_simple is None
+    else inotify_simple.flags.MODIFY
+    | inotify_simple.flags.ATTRIB
+    | inotify_simple.flags.CREATE
+    | inotify_simple.flags.DELETE
+    | inotify_simple.flags.DELETE_SELF
+    | inotify_simple.flags.MOVED_FROM
+    | inotify_simple.flags.MOVED_TO
+    | inotify_simple.flags.MOVE_SELF
+    | inotify_simple.flags.DONT_FOLLOW
+)
 
 LISTING = "buglab-files.json"
 #: the store's own files in a venv, written after the listing
@@ -130,81 +146,63 @@ class Sentry:
     def __init__(self) -> None:
         self.guard = threading.Lock()
         self.notify: inotify_simple.INotify | None = None
-        self.mask = 0
         if inotify_simple is not None:
-            flags = inotify_simple.flags
-            self.mask = (
-                flags.MODIFY
-                | flags.ATTRIB
-                | flags.CREATE
-                | flags.DELETE
-                | flags.DELETE_SELF
-                | flags.MOVED_FROM
-                | flags.MOVED_TO
-                | flags.MOVE_SELF
-                | flags.DONT_FOLLOW
-            )
             try:
                 self.notify = inotify_simple.INotify()
             except OSError:  # no inotify in this kernel, or no instance left for this user
                 self.notify = None
         self.venvs_of: dict[int, set[Path]] = {}
-        self.watched: set[Path] = set()
-        self.reported: set[Path] = set()
-        self.counts: dict[Path, int] = {}  # reports per venv, so that a check can tell new ones
+        #: reports per venv so far
+        self.reports: Counter[Path] = Counter()
+        #: each watched venv: its count of reports when it was last found as listed
+        self.settled: dict[Path, int] = {}
 
     def watch(self, venv: Path) -> None:
         """Watch ``venv`` from now on (before it is checked, so that nothing slips between)."""
         with self.guard:
-            if self.notify is None or venv in self.watched:
+            if self.notify is None or venv in self.settled:
                 return
             try:
                 listed = json.loads((venv / LISTING).read_text(encoding="utf-8"))
                 paths = [venv, *(venv / p for p, kind in listed.items() if kind[:1] in "fd")]
-                watches = [self.notify.add_watch(path, self.mask) for path in paths]
+                watches = [self.notify.add_watch(path, WATCHED) for path in paths]
             except (OSError, ValueError, AttributeError, TypeError):
                 return  # watch limit, a file gone, a listing unreadable: the listing decides
             for watch in watches:
                 self.venvs_of.setdefault(watch, set()).add(venv)
-            self.watched.add(venv)
-            self.reported.discard(venv)
+            self.settled[venv] = self.reports[venv]
 
     def unchanged(self, venv: Path) -> bool:
-        """True only when ``venv`` is watched and nothing was reported since it was confirmed."""
+        """True only when ``venv`` is watched and nothing was reported since it was settled."""
         with self.guard:
-            if venv not in self.watched:
+            if venv not in self.settled:
                 return False
             self._drain()
-            return venv not in self.reported
+            return self.reports[venv] == self.settled[venv]
 
     def mark(self, venv: Path) -> int:
         """Taken before a full check of ``venv``: how many reports it has had so far."""
         with self.guard:
-            if self.notify is not None:
+            if self.settled:
                 self._drain()
-            return self.counts.get(venv, 0)
+            return self.reports[venv]
 
     def confirmed(self, venv: Path, mark: int) -> None:
         """The full check that began at ``mark`` found ``venv`` as listed: the reports before it
         are spent; one that came while it ran (it may have missed that change) is not."""
         with self.guard:
-            if venv in self.watched:
-                self._drain()
-                if self.counts.get(venv, 0) == mark:
-                    self.reported.discard(venv)
+            if venv in self.settled:
+                self.settled[venv] = mark
 
     def forget(self, venv: Path) -> None:
         """``venv`` is out of the store: never answer for it again."""
         with self.guard:
-            self.watched.discard(venv)
+            self.settled.pop(venv, None)
 
     def _drain(self) -> None:
         assert self.notify is not None
         for event in self.notify.read(timeout=0):
             if event.mask & inotify_simple.flags.Q_OVERFLOW:
-                hit = set(self.watched)
+                self.reports.update(self.settled)  # every watched venv, once
             else:
-                hit = self.venvs_of.get(event.wd, set())
-            self.reported |= hit
-            for venv in hit:
-                self.counts[venv] = self.counts.get(venv, 0) + 1
+                self.reports.update(self.venvs_of.get(event.wd, ()))
