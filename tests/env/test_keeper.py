@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from buglab.env import keeper, proc
-from tests.env.test_proc import ENV, _alive, py, run
+from tests.env.test_proc import ENV, py, run
+from tests.processes import alive, setsid_daemon
 
 CELLS = 8
 
@@ -94,23 +95,13 @@ def test_a_daemon_with_a_new_session_and_no_environment_dies_with_its_cell(
 ) -> None:
     """fork, setsid, execve with ``{}``: through the server's keepers too, it dies."""
     pid_file = tmp_path / "pid"
-    code = (
-        "import os, sys, time\n"
-        "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        "    if os.fork() == 0:\n"
-        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-        "        os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)'],"
-        " {})\n"
-        "    os._exit(0)\n"
-        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n" + ANCESTRY
-    )
+    code = setsid_daemon(pid_file) + ANCESTRY
     done = run(tmp_path, py(code))
     assert done.returncode == 0, done.output
     if mode == "server":
         assert int(done.output.split()[1]) == keeper.SERVER.pid
     daemon = int(pid_file.read_text())
-    assert not _alive(daemon), f"daemon {daemon} survived the cell"
+    assert not alive(daemon), f"daemon {daemon} survived the cell"
 
 
 def test_a_server_killed_mid_run_loses_no_cell(tmp_path: Path) -> None:
@@ -132,7 +123,7 @@ def test_a_server_killed_mid_run_loses_no_cell(tmp_path: Path) -> None:
     cell.start()
     wait_until(started.exists)
     os.kill(server, signal.SIGKILL)
-    wait_until(lambda: not _alive(server))
+    wait_until(lambda: not alive(server))
     go.touch()
     cell.join(60)
     (done,) = finished
@@ -154,11 +145,11 @@ def test_a_frozen_server_is_replaced_and_the_command_runs_once(tmp_path: Path) -
         tally = tmp_path / "tally"
         done = run(tmp_path, ["sh", "-c", f"echo ran >> '{tally}'"])
     finally:
-        if _alive(server):
+        if alive(server):
             os.kill(server, signal.SIGKILL)
     assert done.returncode == 0
     assert tally.read_text() == "ran\n"
-    assert not _alive(server)
+    assert not alive(server)
     assert keeper.SERVER.pid not in (None, server)
 
 
@@ -235,8 +226,8 @@ def test_kill_9_of_the_lab_takes_every_cell_with_it(tmp_path: Path, mode: str) -
         server = [pid for pid in _children(lab.pid) if pid != parent_of(cell)]
         os.kill(lab.pid, signal.SIGKILL)
         lab.wait(30)
-        wait_until(lambda: not _alive(cell) and not _alive(daemon))
-        wait_until(lambda: not any(_alive(pid) for pid in server))
+        wait_until(lambda: not alive(cell) and not alive(daemon))
+        wait_until(lambda: not any(alive(pid) for pid in server))
     finally:
         if lab.poll() is None:
             lab.kill()
@@ -249,7 +240,7 @@ def _children(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if parent_of(int(entry.name)) == pid and _alive(int(entry.name)):
+                if parent_of(int(entry.name)) == pid and alive(int(entry.name)):
                     found.append(int(entry.name))
             except (OSError, IndexError):
                 continue

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from buglab.env import proc
+from tests.processes import alive, setsid_daemon
 
 ENV = {"PATH": os.environ.get("PATH", os.defpath)}
 
@@ -47,7 +48,7 @@ def test_timeout_kills_children_and_setsid_daemons(tmp_path: Path) -> None:
     assert done.timed_out and done.returncode is None
     assert time.monotonic() - start < 20
     for pid in map(int, pids.read_text().split()):
-        assert not _alive(pid), f"process {pid} survived the cell"
+        assert not alive(pid), f"process {pid} survived the cell"
 
 
 def test_daemon_left_behind_by_a_passing_command_is_killed(tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ def test_daemon_left_behind_by_a_passing_command_is_killed(tmp_path: Path) -> No
     )
     done = run(tmp_path, py(code), timeout=30)
     assert done.returncode == 0
-    assert not _alive(int(pid_file.read_text()))
+    assert not alive(int(pid_file.read_text()))
 
 
 def test_huge_output_is_capped_but_the_end_is_kept(tmp_path: Path) -> None:
@@ -93,30 +94,12 @@ def test_cancel_stops_a_running_process(tmp_path: Path) -> None:
     assert done.cancelled and done.seconds < 10
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_a_daemon_in_a_new_session_with_an_empty_environment_is_killed(tmp_path: Path) -> None:
     """Double fork, ``setsid``, ``execve`` with ``{}``: neither the process group nor the
     marker in the environment leads to it; the keeper (a child subreaper) still does."""
     pid_file = tmp_path / "pid"
-    code = (
-        "import os, sys, time\n"
-        "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        "    if os.fork() == 0:\n"
-        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-        "        os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)'],"
-        " {})\n"
-        "    os._exit(0)\n"
-        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n"
-    )
+    code = setsid_daemon(pid_file)
     done = run(tmp_path, py(code), timeout=30)
     assert done.returncode == 0
     pid = int(pid_file.read_text())
-    assert not _alive(pid), f"daemon {pid} survived the cell"
+    assert not alive(pid), f"daemon {pid} survived the cell"

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_repo
-from tests.lab.test_faults import PROBE, alive, lab, matrix_argv, outcomes, results, scenario_toml
+from tests.lab.test_faults import PROBE, lab, matrix_argv, outcomes, results, scenario_toml
+from tests.processes import alive
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import make_repo
+from tests.processes import alive
 
 pytestmark = pytest.mark.slow
 
@@ -124,13 +125,6 @@ def outcomes(repo: Path) -> dict[str, str]:
 def results(repo: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((repo / "results" / "probe.json").read_text())
     return data
-
-
-def alive(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
 
 
 # -- install faults --------------------------------------------------------------------------

@@ -20,7 +20,8 @@ import pytest
 from filelock import FileLock
 
 from tests.conftest import make_repo
-from tests.lab.test_faults import PROBE, alive, lab, matrix_argv, outcomes, results, scenario_toml
+from tests.lab.test_faults import PROBE, lab, matrix_argv, outcomes, results, scenario_toml
+from tests.processes import alive, setsid_daemon
 
 pytestmark = pytest.mark.slow
 
@@ -87,19 +88,7 @@ def test_a_daemon_with_a_new_session_and_an_empty_environment_dies_with_its_cell
     """fork, setsid, execve with no environment at all: no process group and no marker lead
     to it, yet it does not outlive its cell."""
     pid_file = tmp_path / "daemon.pid"
-    probe = (
-        "import os, sys, time\n"
-        "if os.fork() == 0:\n"
-        "    os.setsid()\n"
-        "    if os.fork() == 0:\n"
-        f"        open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
-        "        os.execve(sys.executable, [sys.executable, '-c', 'import time; time.sleep(600)'],"
-        " {})\n"
-        "    os._exit(0)\n"
-        f"while not os.path.exists({str(pid_file)!r}): time.sleep(0.01)\n"
-        "time.sleep(0.2)\n"
-        "print('started a daemon')\n"
-    )
+    probe = setsid_daemon(pid_file) + "time.sleep(0.2)\nprint('started a daemon')\n"
     repo = make_repo(tmp_path, "probe", scenario_toml(["pass"]), {"probe.py": probe})
     done = lab(repo)
     assert done.returncode == 0, done.stderr
