@@ -146,12 +146,7 @@ def sqlalchemy(source: Source, trim: Trim) -> str:
     return _sections(
         [
             _title(source),
-            "### Describe the bug\n\n"
-            + comment.summary_paragraph(source)
-            + "\n\n"
-            + comment.trigger_section(source)
-            + "\n\n"
-            + comment.tables_section(source, trim),
+            "### Describe the bug\n\n" + _description(source, trim),
             "### Documentation\n\n" + ("\n".join(f"- {link}" for link in docs) or "None given."),
             "### SQLAlchemy version\n\n" + _versions_line(result, "sqlalchemy"),
             "### DBAPI\n\n" + _dbapi(source),
@@ -179,13 +174,7 @@ def coverage(source: Source, trim: Trim) -> str:
         [
             _title(source),
             "**Describe the bug**\n\n"
-            + comment.summary_paragraph(source)
-            + "\n\n"
-            + comment.trigger_section(source)
-            + "\n\n"
-            + comment.tables_section(source, trim)
-            + "\n\n"
-            + evidence.outputs_section(source, trim),
+            + _description(source, trim, evidence.outputs_section(source, trim)),
             "**To Reproduce**\n\n"
             + f"1. Python: {_versions_line(result, 'python')}\n"
             + f"1. coverage.py: {_versions_line(result, 'coverage')} (buglab does not record "
@@ -212,15 +201,12 @@ def pytest(source: Source, trim: Trim) -> str:
         [
             _title(source),
             "#### Description\n\n"
-            + comment.summary_paragraph(source)
-            + "\n\n"
-            + comment.trigger_section(source)
-            + "\n\n"
-            + comment.tables_section(source, trim)
-            + "\n\n"
-            + evidence.outputs_section(source, trim)
-            + "\n\n"
-            + comment.background_section(source, trim),
+            + _description(
+                source,
+                trim,
+                evidence.outputs_section(source, trim),
+                comment.background_section(source, trim),
+            ),
             "#### `pip list` of the reproduced cell's venv\n\n" + listing,
             "#### pytest and operating system versions\n\n"
             + f"- pytest: {_versions_line(result, 'pytest')}\n"
@@ -230,6 +216,13 @@ def pytest(source: Source, trim: Trim) -> str:
             comment.footer(source, trim),
         ]
     )
+
+
+def _description(source: Source, trim: Trim, *more: str) -> str:
+    """The summary, the trigger and the tables (then ``more``) as one section: the upstream
+    forms ask for the bug's description in one field."""
+    parts = [comment.summary_paragraph(source), comment.trigger_section(source)]
+    return "\n\n".join([*parts, comment.tables_section(source, trim), *more])
 
 
 def _context(source: Source, trim: Trim) -> str:
